@@ -1,0 +1,542 @@
+"""Stage 1, load: read every input file into normalised DuckDB tables.
+
+Text inputs (JSON Lines, CSV) are read here, in Python, one physical line at a
+time, because DuckDB's readers cannot give what the contract needs: its JSON
+reader turns every number into a binary double and has no rejects table, and its
+CSV reader can drop a row silently when a cast is pushed into it (see
+DUCKDB-NOTES.md).  So the reader only splits records into fields and keeps each
+field as the exact text of the file (a JSON number keeps its literal: ``1e-05``
+stays ``1e-05``), and lands them in ``raw_*`` tables with file and line.  All
+typing and validation then happens once, in SQL (``sql/normalise_*.sql``): one
+set of rules for every input form.  Parquet goes straight from DuckDB's reader
+into the same landing tables.
+
+Counting: every record read is counted in ``input_files.rows_in``; every record
+ends up either loaded, collapsed (an exact duplicate) or rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import duckdb
+import pyarrow as pa
+
+from reconcile.errors import InputError
+from reconcile.resources import sql
+
+BATCH_ROWS = 50_000
+BOM = b"\xef\xbb\xbf"
+
+CALL_FIELDS = (
+    "logged_at", "event_time", "request_id", "counterparty_id", "session_id", "operation",
+    "bet_id", "game_round_id", "bet_amount", "win_amount", "win_odd", "http_status",
+    "response_code", "transaction_id", "bet_transaction_id", "win_transaction_id", "balance",
+    "error",
+)  # fmt: skip
+BOOKING_FIELDS = (
+    "transaction_id", "created_at", "counterparty_id", "session_id", "user_id", "currency",
+    "type", "bet_id", "game_round_id", "amount", "balance_before", "balance_after", "request_id",
+)  # fmt: skip
+SNAPSHOT_FIELDS = ("user_id", "currency", "balance", "as_of")
+
+#: The provider's flat CSV form: its column names, and the landing field of each.
+PROVIDER_CSV_COLUMNS = {
+    "timestamp": "event_time",
+    **{name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")},
+}
+#: Columns without which a file cannot be reconciled at all (exit 2, not rejects).
+REQUIRED_COLUMNS = {
+    "provider": ("timestamp", "operation", "bet_id", "http_status", "response_code"),
+    "ledger": (
+        "transaction_id",
+        "created_at",
+        "counterparty_id",
+        "type",
+        "user_id",
+        "bet_id",
+        "amount",
+        "balance_before",
+        "balance_after",
+    ),
+    "balances": SNAPSHOT_FIELDS,
+}
+#: Where each kind of input lands, and the fields of its landing table.
+LANDING = {
+    "provider": ("raw_calls", CALL_FIELDS),
+    "ledger": ("raw_bookings", BOOKING_FIELDS),
+    "balances": ("raw_snapshots", SNAPSHOT_FIELDS),
+}
+
+_PROVIDER_PATH = re.compile(
+    r"^/v1/sessions/(?P<session>[^/?]+)/(?:bets/(?P<op>pay-in-out|pay-in|pay-out|refund)|(?P<bal>balance))/?(?:\?.*)?$"
+)
+_SECRET_JSON = re.compile(
+    r'("(?:x-sign|authorization)"\s*:\s*)(?:"(?:[^"\\]|\\.)*(?:"|$)|[^,}\s]+)', re.IGNORECASE
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_SECRET_COLUMNS = re.compile(r"(?i)^(x[-_]?sign|sign(ature)?|authorization)$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass
+class SourceFile:
+    """One input file: what it is, its checksum, and how many records it held."""
+
+    file_id: int
+    kind: str  # provider | ledger | balances
+    path: Path
+    format: str  # jsonl | csv | parquet
+    sha256: str = ""
+    rows_in: int = 0
+
+
+class BadRecord(Exception):
+    """A record the reader cannot split into fields; the message is the reject reason."""
+
+
+# ---------------------------------------------------------------------------
+# Finding the files
+
+
+def expand_paths(patterns: Iterable[str], option: str) -> list[Path]:
+    """Every file the option's paths and globs name, in a stable order, once each."""
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        expanded = os.path.expanduser(pattern)
+        if _GLOB_CHARS.search(expanded):
+            matches = sorted(p for p in glob.glob(expanded, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(f"{option}: no file matches {pattern!r}")
+        elif os.path.isdir(expanded):
+            raise InputError(f"{option}: {pattern!r} is a directory; give files or a glob")
+        elif not os.path.isfile(expanded):
+            raise InputError(f"{option}: no such file {pattern!r}")
+        else:
+            matches = [expanded]
+        for match in matches:
+            found.setdefault(Path(match).resolve(), None)
+    return list(found)
+
+
+def detect_format(kind: str, path: Path) -> str:
+    """By extension first (``.gz`` looked through), else by the first bytes."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "csv"
+    with _reading(path) as (stream, _):
+        head = stream.read(4096).lstrip(BOM).lstrip()
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"{") and kind == "provider":
+        return "jsonl"
+    return "csv"
+
+
+# ---------------------------------------------------------------------------
+# Reading bytes: gzip, checksum, physical lines
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw stream that feeds every byte read into a SHA-256 of the file."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self.raw.readinto(buffer)
+        self.digest.update(memoryview(buffer)[:count])
+        return count
+
+    def hexdigest(self) -> str:
+        """The checksum of the whole file, reading whatever is left first."""
+        while self.read(1 << 20):
+            pass
+        return self.digest.hexdigest()
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[tuple[IO[bytes], _HashingReader]]:
+    """The file's decompressed bytes (gzip by magic number) and its checksummer."""
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+        handle.seek(0)
+        hasher = _HashingReader(handle)
+        buffered = io.BufferedReader(hasher, 1 << 20)
+        try:
+            yield (gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered), hasher
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"{path}: cannot be read as gzip ({exc})") from None
+
+
+def _physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
+    """``(line number, text or None if not UTF-8, raw bytes)`` for each physical line."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+        raw = raw.rstrip(b"\r\n")
+        try:
+            yield number, raw.decode("utf-8"), raw
+        except UnicodeDecodeError:
+            yield number, None, raw
+
+
+def checksum(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return _HashingReader(handle).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# JSON Lines
+
+
+def _text(value: object, name: str) -> str | None:
+    """A JSON leaf as text; numbers are already their literal (parse hooks)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    raise BadRecord(f"{name} is not a single value")
+
+
+def _object(parent: dict, key: str) -> dict:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRecord(f"{key} is not a JSON object")
+    return value
+
+
+def _reject_constant(name: str) -> str:
+    raise BadRecord(f"{name} is not a number")
+
+
+def parse_json_record(text: str) -> dict:
+    """Decode one line; every number comes back as its exact literal text."""
+    try:
+        record = json.loads(text, parse_float=str, parse_int=str, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRecord(f"broken JSON ({exc.msg}, column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise BadRecord("not a JSON object")
+    return record
+
+
+def call_fields(record: dict) -> tuple[str | None, ...]:
+    """The landing fields of one provider exchange (spec 2.1)."""
+    request = _object(record, "request")
+    headers = {str(k).lower(): v for k, v in _object(request, "headers").items()}
+    body = _object(request, "body")
+    response = _object(record, "response")
+    answer = _object(response, "body")
+    path = _text(request.get("path"), "path")
+    if not path:
+        raise BadRecord("missing request path")
+    route = _PROVIDER_PATH.match(path)
+    if route is None:
+        raise BadRecord(f"unknown operation in path {path[:80]!r}")
+    values = {
+        "logged_at": record.get("loggedAt"),
+        "event_time": headers.get("x-timestamp"),
+        "request_id": headers.get("x-request-id"),
+        "counterparty_id": headers.get("x-counterparty-id"),
+        "session_id": route["session"],
+        "operation": route["op"] or route["bal"],
+        "bet_id": body.get("betId"),
+        "game_round_id": body.get("gameRoundId"),
+        "bet_amount": body.get("betAmount"),
+        "win_amount": body.get("winAmount"),
+        "win_odd": body.get("winOdd"),
+        "http_status": response.get("status"),
+        "response_code": answer.get("_responseCode"),
+        "transaction_id": answer.get("transactionId"),
+        "bet_transaction_id": answer.get("betTransactionId"),
+        "win_transaction_id": answer.get("winTransactionId"),
+        "balance": answer.get("balance"),
+        "error": record.get("error"),
+    }
+    return tuple(_text(values[name], name) for name in CALL_FIELDS)
+
+
+def _jsonl_records(
+    stream: IO[bytes], to_fields: Callable[[dict], tuple]
+) -> Iterator[tuple[int, tuple | None, str | None]]:
+    """``(line, fields, problem)`` per non-blank line of a JSON Lines file."""
+    for number, text, _ in _physical_lines(stream):
+        if text is None:
+            yield number, None, "line is not valid UTF-8"
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield number, to_fields(parse_json_record(text)), None
+        except BadRecord as exc:
+            yield number, None, str(exc)
+
+
+# ---------------------------------------------------------------------------
+# CSV
+
+
+def _csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[str] | None, str]]:
+    """``(first physical line, cells or None if not UTF-8, raw text)`` per CSV record.
+
+    A quoted cell may span lines; the record is numbered by its first line.
+    Blank lines are not records.
+    """
+    bad_lines: set[int] = set()
+    pending: list[str] = []
+    last_line = 0
+
+    def decoded() -> Iterator[str]:
+        for number, text, raw in _physical_lines(stream):
+            if text is None:
+                bad_lines.add(number)
+                text = raw.decode("utf-8", errors="replace")
+            pending.append(text)
+            yield text + "\n"
+
+    reader = csv.reader(decoded())
+    for cells in reader:
+        first, last_line = last_line + 1, reader.line_num
+        raw_text, pending[:] = "\n".join(pending), []
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        spans_bad = any(n in bad_lines for n in range(first, last_line + 1))
+        yield first, None if spans_bad else cells, raw_text
+
+
+def _csv_header(path: Path, cells: list[str] | None, kind: str) -> list[str]:
+    if cells is None:
+        raise InputError(f"{path}: the header row is not valid UTF-8")
+    header = [cell.strip().lower() for cell in cells]
+    wanted = REQUIRED_COLUMNS[kind]
+    missing = [column for column in wanted if column not in header]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+    return header
+
+
+def _csv_records(
+    stream: IO[bytes], path: Path, kind: str
+) -> Iterator[tuple[int, tuple | None, str | None]]:
+    """``(line, fields, problem)`` per CSV record, fields in landing order."""
+    rows = _csv_rows(stream)
+    first = next(rows, None)
+    if first is None:
+        raise InputError(f"{path}: the file is empty (no header row)")
+    header = _csv_header(path, first[1], kind)
+    names = PROVIDER_CSV_COLUMNS if kind == "provider" else {f: f for f in LANDING[kind][1]}
+    fields = LANDING[kind][1]
+    positions = [header.index(column) if column in header else None for column in names]
+    order = [fields.index(names[column]) for column in names]
+    width = len(header)
+    for line, cells, _ in rows:
+        if cells is None:
+            yield line, None, "line is not valid UTF-8"
+        elif len(cells) != width:
+            yield line, None, f"row has {len(cells)} fields, the header has {width}"
+        else:
+            values: list[str | None] = [None] * len(fields)
+            for position, slot in zip(positions, order, strict=True):
+                if position is not None and cells[position] != "":
+                    values[slot] = cells[position]
+            yield line, tuple(values), None
+
+
+# ---------------------------------------------------------------------------
+# Landing into DuckDB
+
+
+class _Lander:
+    """Collects landing rows and inserts them into DuckDB in Arrow batches."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, fields: tuple[str, ...]):
+        self.con, self.table, self.fields = con, table, fields
+        self.columns: list[list] = [[] for _ in range(3 + len(fields))]
+
+    def add(self, file_id: int, line: int, values: tuple | None, problem: str | None) -> None:
+        self.columns[0].append(file_id)
+        self.columns[1].append(line)
+        self.columns[2].append(problem)
+        values = values or (None,) * len(self.fields)
+        for column, value in zip(self.columns[3:], values, strict=True):
+            column.append(value)
+        if len(self.columns[0]) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.columns[0]:
+            return
+        batch = pa.table(  # noqa: F841 - read by DuckDB through the variable name
+            {
+                "file_id": pa.array(self.columns[0], pa.int32()),
+                "line": pa.array(self.columns[1], pa.int64()),
+                "problem": pa.array(self.columns[2], pa.string()),
+                **{
+                    name: pa.array(values, pa.string())
+                    for name, values in zip(self.fields, self.columns[3:], strict=True)
+                },
+            }
+        )
+        self.con.execute(f"INSERT INTO {self.table} SELECT * FROM batch")
+        self.columns = [[] for _ in self.columns]
+
+
+def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    table, fields = LANDING[source.kind]
+    lander = _Lander(con, table, fields)
+    with _reading(source.path) as (stream, hasher):
+        if source.format == "jsonl":
+            records = _jsonl_records(stream, call_fields)
+        else:
+            records = _csv_records(stream, source.path, source.kind)
+        for line, values, problem in records:
+            source.rows_in += 1
+            lander.add(source.file_id, line, values, problem)
+        lander.flush()
+        source.sha256 = hasher.hexdigest()
+
+
+def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    """Parquet rows land like CSV rows; their "line" is the 1-based row number."""
+    table, fields = LANDING[source.kind]
+    try:
+        described = con.execute(
+            "DESCRIBE SELECT * FROM read_parquet(?)", [str(source.path)]
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{source.path}: not a readable Parquet file ({exc})") from None
+    present = {row[0].lower(): row[0] for row in described}
+    missing = [c for c in REQUIRED_COLUMNS[source.kind] if c not in present]
+    if missing:
+        raise InputError(f"{source.path}: missing required column(s) {', '.join(missing)}")
+    selected = ", ".join(
+        f'CAST("{present[f]}" AS VARCHAR) AS {f}' if f in present else f"NULL AS {f}"
+        for f in fields
+    )
+    con.execute(
+        f"INSERT INTO {table} SELECT ? AS file_id, file_row_number + 1 AS line, NULL AS problem, "
+        f"{selected} FROM read_parquet(?, file_row_number = true)",
+        [source.file_id, str(source.path)],
+    )
+    source.rows_in = con.execute(
+        f"SELECT count(*) FROM {table} WHERE file_id = ?", [source.file_id]
+    ).fetchall()[0][0]
+    source.sha256 = checksum(source.path)
+
+
+def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql("macros"))
+    con.execute(sql("raw_tables"))
+    con.execute("CREATE OR REPLACE TABLE rejects (file_id INTEGER, line BIGINT, reason VARCHAR)")
+    con.execute("CREATE OR REPLACE TABLE collapsed (file_id INTEGER, line BIGINT)")
+
+
+def land_files(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+    for source in sources:
+        if source.format == "parquet":
+            _land_parquet_file(con, source)
+        else:
+            _land_text_file(con, source)
+    con.executemany(
+        "INSERT INTO input_files VALUES (?, ?, ?, ?, ?, ?)",
+        [[s.file_id, s.kind, str(s.path), s.format, s.sha256, s.rows_in] for s in sources],
+    )
+
+
+def normalise(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("normalise_calls", "normalise_bookings", "normalise_snapshots"):
+        con.execute(sql(name))
+    for table in ("raw_calls", "raw_bookings", "raw_snapshots"):
+        con.execute(f"DELETE FROM {table}")
+
+
+def plan_sources(inputs: dict[str, list[Path]]) -> list[SourceFile]:
+    """Number the files of every kind in one sequence (the file_id)."""
+    sources = []
+    for kind in ("provider", "ledger", "balances"):
+        for path in inputs.get(kind, []):
+            sources.append(SourceFile(len(sources) + 1, kind, path, detect_format(kind, path)))
+    return sources
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]]) -> list[SourceFile]:
+    """Land and normalise every input; ``calls``, ``bookings``, ``snapshots`` result."""
+    sources = plan_sources(inputs)
+    create_landing_tables(con)
+    land_files(con, sources)
+    normalise(con)
+    return sources
+
+
+# ---------------------------------------------------------------------------
+# Raw text of rejected records, for rejects.csv
+
+
+def redact(text: str) -> str:
+    """Replace any X-Sign or Authorization value, and bearer tokens, by ``[redacted]``."""
+    text = _SECRET_JSON.sub(r'\1"[redacted]"', text)
+    return _BEARER.sub(r"\1 [redacted]", text)
+
+
+def _redact_csv_cells(raw: str, secret_positions: list[int]) -> str:
+    try:
+        cells = next(csv.reader([raw]))
+    except (csv.Error, StopIteration):
+        return raw
+    for position in secret_positions:
+        if position < len(cells):
+            cells[position] = "[redacted]"
+    out = csv.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def raw_text_of(source: SourceFile, lines: set[int], con: duckdb.DuckDBPyConnection) -> dict:
+    """The redacted text of the given records of one file, by line number."""
+    if source.format == "parquet":
+        rows = con.execute(
+            "SELECT file_row_number + 1, to_json(p)::VARCHAR FROM "
+            "read_parquet(?, file_row_number = true) AS p WHERE file_row_number + 1 IN "
+            "(SELECT unnest(?))",
+            [str(source.path), sorted(lines)],
+        ).fetchall()
+        return {line: redact(text) for line, text in rows}
+    found = {}
+    with _reading(source.path) as (stream, _):
+        if source.format == "jsonl":
+            for number, text, raw in _physical_lines(stream):
+                if number in lines:
+                    found[number] = redact(text if text is not None else raw.decode("latin-1"))
+            return found
+        rows = _csv_rows(stream)
+        _, header_cells, _ = next(rows)
+        header = [c.strip().lower() for c in header_cells or []]
+        secrets = [i for i, name in enumerate(header) if _SECRET_COLUMNS.match(name)]
+        for line, _, raw in rows:
+            if line in lines:
+                found[line] = redact(_redact_csv_cells(raw, secrets) if secrets else raw)
+    return found

@@ -1,0 +1,194 @@
+"""Stage 4, outputs: report.html, findings.csv, summary.json and rejects.csv.
+
+All four are written into a temporary folder beside ``--out`` and moved into
+place with a rename only when every one is complete, so a crash or an input
+error never leaves a folder that looks like a finished report.  Money is
+written as exact decimal text everywhere (never a JSON number).  Every value
+that came from an input is escaped in HTML (Jinja autoescape) and, in CSV,
+prefixed with ``'`` when a spreadsheet would run it as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+
+from reconcile.resources import templates_dir
+from reconcile.window import iso
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+# ---------------------------------------------------------------------------
+# Values as text
+
+
+def money(value: Decimal | None) -> str:
+    """``10.50``, ``0.00001``, ``100.00``: exact, at least two decimals, no exponent."""
+    if value is None:
+        return ""
+    text = format(Decimal(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will show as text, never evaluate as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    text = str(value)
+    if text.lstrip(" ").startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+# ---------------------------------------------------------------------------
+# The report's context
+
+
+@dataclass
+class InputSummary:
+    """One input file and what became of its records (rows_in = loaded + collapsed + rejected)."""
+
+    kind: str
+    path: str
+    format: str
+    sha256: str
+    rows_in: int
+    loaded: int
+    collapsed: int
+    rejected: int
+
+
+@dataclass
+class CheckSummary:
+    """One check's findings: how many, and money at issue per currency."""
+
+    check: str
+    title: str
+    meaning: str
+    severity: str
+    count: int
+    money: dict[str, Decimal]
+
+
+@dataclass
+class ReportContext:
+    """Everything report.html shows; built by ``pipeline`` and tested on its own.
+
+    ``findings`` are dicts with the columns of findings.csv, most severe first.
+    ``key_columns`` names the identifying columns of this kind of run (bet and
+    transaction for the provider run), shown in the findings table.
+    """
+
+    title: str
+    kind: str
+    generated_at: datetime
+    window_label: str
+    window_start: datetime | None
+    window_end: datetime | None
+    cutoff: datetime | None
+    grace: str
+    parties: list[str]
+    fail_on: str
+    exit_status: int
+    inputs: list[InputSummary]
+    totals: list[dict]
+    checks: list[CheckSummary]
+    findings: list[dict]
+    key_columns: list[str]
+    rejects: int
+    severity_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_findings(self) -> int:
+        return sum(c.count for c in self.checks)
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+@contextmanager
+def atomic_directory(out_dir: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder; on success it replaces ``out_dir`` whole."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out_dir.exists():
+        retired = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
+def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([safe_cell(v) for v in row])
+
+
+def write_json(path: Path, document: dict) -> None:
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=2, default=json_value)
+        stream.write("\n")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = money
+    env.filters["iso"] = iso
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    return env
+
+
+def render_html(context: ReportContext) -> str:
+    template = _environment().get_template("report.html.j2")
+    return template.render(report=context)
+
+
+def write_html(path: Path, context: ReportContext) -> None:
+    path.write_text(render_html(context), encoding="utf-8")

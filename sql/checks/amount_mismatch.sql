@@ -1,0 +1,21 @@
+-- amount_mismatch: a booking and its matched provider call disagree on the amount
+-- (PAYIN vs betAmount, PAYOUT vs winAmount), or a REFUND differs from the bet's
+-- booked stake, beyond the tolerance.  Money at issue: the difference.
+WITH compared AS (
+    SELECT m.*,
+           CASE WHEN m.type = 'REFUND' THEN f.first_payin ELSE m.sent_amount END AS expected,
+           CASE WHEN m.type = 'REFUND' THEN 'the booked stake'
+                WHEN m.type = 'PAYIN' THEN 'the ' || m.call_operation || ' betAmount'
+                ELSE 'the ' || m.call_operation || ' winAmount' END AS expected_what
+    FROM matched_bookings m JOIN bet_facts f ON f.bet_id = m.bet_id
+)
+SELECT 'amount_mismatch' AS "check", c.bet_id, c.transaction_id, c.user_id, c.currency,
+       abs(c.amount - c.expected) AS amount,
+       c.type || ' booked ' || money_text(c.amount) || ', ' || c.expected_what || ' is '
+           || money_text(c.expected) || ' (' || CASE WHEN c.amount > c.expected THEN 'over' ELSE 'under' END
+           || ' by ' || money_text(abs(c.amount - c.expected)) || ')' AS detail,
+       c.created_at AS occurred_at
+FROM compared c CROSS JOIN run_params p
+WHERE c.in_window
+  AND c.expected IS NOT NULL
+  AND abs(c.amount - c.expected) > p.tolerance

@@ -1,0 +1,65 @@
+-- balance_drift: in a user's ledger chain (all providers, by created_at then
+-- transaction id) a booking's balance_before differs from the previous
+-- balance_after, or its balance_after differs from balance_before -/+ amount; or a
+-- balance snapshot differs from the user's last balance_after at or before as_of.
+-- Chain breaks count for bookings created in the window; the chain starts with the
+-- user's earliest loaded booking.  Snapshots count when as_of is in the window
+-- (both ends included: a midnight snapshot closes one day and opens the next) and
+-- at or before the cutoff.  Money at issue: the difference (both, when a booking
+-- breaks the chain both ways).
+WITH chain AS (
+    SELECT b.*,
+           lag(b.balance_after) OVER w AS previous_after,
+           lag(b.transaction_id) OVER w AS previous_tx,
+           CASE b.type WHEN 'PAYIN' THEN b.balance_before - b.amount
+                       ELSE b.balance_before + b.amount END AS expected_after
+    FROM scope_bookings b
+    WINDOW w AS (PARTITION BY b.user_id, b.currency
+                 ORDER BY b.created_at, tx_order(b.transaction_id), b.transaction_id)
+),
+breaks AS (
+    SELECT c.*,
+           CASE WHEN c.previous_after IS NOT NULL AND c.balance_before <> c.previous_after
+                THEN c.balance_before - c.previous_after ELSE 0 END AS gap,
+           c.balance_after - c.expected_after AS slip
+    FROM chain c
+),
+last_before_snapshot AS (
+    SELECT s.user_id, s.currency, s.balance, s.as_of, b.balance_after, b.transaction_id,
+           row_number() OVER (PARTITION BY s.file_id, s.line
+                              ORDER BY b.created_at DESC, tx_order(b.transaction_id) DESC,
+                                       b.transaction_id DESC) AS nth
+    FROM snapshots s
+    JOIN scope_bookings b
+      ON b.user_id = s.user_id
+     AND (s.currency IS NULL OR b.currency = s.currency)
+     AND b.created_at <= s.as_of
+)
+SELECT 'balance_drift' AS "check", k.bet_id, k.transaction_id, k.user_id, k.currency,
+       abs(k.gap) + abs(k.slip) AS amount,
+       concat_ws('; ',
+           CASE WHEN k.gap <> 0 THEN 'balance_before ' || money_text(k.balance_before)
+                || ' but the previous booking (tx ' || k.previous_tx || ') left '
+                || money_text(k.previous_after) END,
+           CASE WHEN k.slip <> 0 THEN 'balance_after ' || money_text(k.balance_after) || ' but '
+                || money_text(k.balance_before) || CASE k.type WHEN 'PAYIN' THEN ' - ' ELSE ' + ' END
+                || money_text(k.amount) || ' (' || k.type || ') is ' || money_text(k.expected_after) END
+       ) AS detail,
+       k.created_at AS occurred_at
+FROM breaks k CROSS JOIN run_params p
+WHERE (k.gap <> 0 OR k.slip <> 0)
+  AND (p.window_start IS NULL OR k.created_at >= p.window_start)
+  AND (p.window_end IS NULL OR k.created_at < p.window_end)
+UNION ALL
+SELECT 'balance_drift', NULL, NULL, l.user_id, l.currency,
+       abs(l.balance - l.balance_after),
+       'wallet snapshot at ' || time_text(l.as_of) || ' says ' || money_text(l.balance)
+           || ', the ledger''s last balance_after by then is ' || money_text(l.balance_after)
+           || ' (tx ' || l.transaction_id || ')',
+       l.as_of
+FROM last_before_snapshot l CROSS JOIN run_params p
+WHERE l.nth = 1
+  AND l.balance <> l.balance_after
+  AND l.as_of <= p.cutoff
+  AND (p.window_start IS NULL OR l.as_of >= p.window_start)
+  AND (p.window_end IS NULL OR l.as_of <= p.window_end)

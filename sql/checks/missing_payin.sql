@@ -1,0 +1,11 @@
+-- missing_payin: a PayIn or PayInOut of the bet succeeded at the provider but no
+-- PAYIN is booked.  Money at issue: the stake.
+SELECT 'missing_payin' AS "check", f.bet_id, NULL AS transaction_id, f.user_id, f.currency,
+       f.stake_sent AS amount,
+       'provider got success for a stake of ' || money_text(f.stake_sent)
+           || ' but no PAYIN is booked' AS detail,
+       f.first_event AS occurred_at
+FROM bet_facts f
+WHERE f.in_window
+  AND f.stake_successes > 0
+  AND f.payins = 0

@@ -1,0 +1,13 @@
+-- missing_payout: the provider sent at least one PayOut (any outcome) or a PayInOut
+-- that was not rejected, but no PAYOUT and no REFUND is booked.
+-- Money at issue: the win amount the provider last sent.
+SELECT 'missing_payout' AS "check", f.bet_id, NULL AS transaction_id, f.user_id, f.currency,
+       coalesce(f.last_win_sent, 0) AS amount,
+       'provider sent ' || f.payout_claims || ' settlement call(s), the last a '
+           || f.last_payout_operation || ' of ' || money_text(f.last_win_sent) || ' ('
+           || f.last_payout_outcome || '); no PAYOUT or REFUND is booked' AS detail,
+       f.first_event AS occurred_at
+FROM bet_facts f
+WHERE f.in_window
+  AND f.payout_claims > 0
+  AND f.payouts = 0 AND f.refunds = 0

@@ -1,0 +1,14 @@
+-- status_mismatch: a PAYIN or PAYOUT is booked, the provider sent at least one call
+-- of that kind for the bet, every one of them was rejected or unknown, and, for a
+-- PAYIN, the bet was not refunded.  Money at issue: the booked amount.
+SELECT 'status_mismatch' AS "check", m.bet_id, m.transaction_id, m.user_id, m.currency,
+       m.amount,
+       m.type || ' of ' || money_text(m.amount) || ' is booked but all '
+           || CASE m.type WHEN 'PAYIN' THEN f.stake_calls ELSE f.payout_calls END
+           || ' provider call(s) of that kind failed (rejected or unknown): the provider believes it did not happen'
+           AS detail,
+       m.created_at AS occurred_at
+FROM matched_bookings m JOIN bet_facts f ON f.bet_id = m.bet_id
+WHERE m.in_window
+  AND ((m.type = 'PAYIN' AND f.stake_calls > 0 AND f.stake_successes = 0 AND f.refunds = 0)
+       OR (m.type = 'PAYOUT' AND f.payout_calls > 0 AND f.payout_successes = 0))

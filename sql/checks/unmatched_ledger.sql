@@ -1,0 +1,12 @@
+-- unmatched_ledger: a provider booking that no provider call accounts for (no call
+-- with its transaction id, its request id, or of its type for its bet).
+-- Money at issue: the booked amount.
+SELECT 'unmatched_ledger' AS "check", m.bet_id, m.transaction_id, m.user_id, m.currency,
+       m.amount,
+       m.type || ' of ' || money_text(m.amount) || ' booked ' || time_text(m.created_at)
+           || ' (request ' || coalesce(m.request_id, 'none')
+           || '); the provider log has no call for it' AS detail,
+       m.created_at AS occurred_at
+FROM matched_bookings m
+WHERE m.in_window
+  AND m.call_id IS NULL

@@ -1,0 +1,184 @@
+-- What every check sees (spec section 3): calls and bookings up to the cutoff,
+-- this provider's bookings, each bet with the window its first event falls in,
+-- and which call each booking matched (spec section 4).
+-- Parameters come from run_params / run_counterparties, filled by findings.py.
+
+CREATE OR REPLACE TEMP TABLE scope_calls AS
+SELECT c.*
+FROM calls c
+WHERE c.event_time <= (SELECT cutoff FROM run_params)
+  AND c.operation <> 'balance'
+  AND (c.counterparty_id IS NULL
+       OR c.counterparty_id IN (SELECT counterparty_id FROM run_counterparties));
+
+CREATE OR REPLACE TEMP TABLE scope_bookings AS
+SELECT b.*
+FROM bookings b
+WHERE b.created_at <= (SELECT cutoff FROM run_params);
+
+-- "Booked" means present among the provider's own rows.  A manual ADJUSTMENT has
+-- no bet and is only part of the balance chain.
+CREATE OR REPLACE TEMP TABLE provider_bookings AS
+SELECT b.*
+FROM scope_bookings b
+WHERE b.counterparty_id IN (SELECT counterparty_id FROM run_counterparties)
+  AND b.type <> 'ADJUSTMENT';
+
+-- A bet belongs to the window of its first event on either side.
+CREATE OR REPLACE TEMP TABLE bets AS
+WITH events AS (
+    SELECT bet_id, event_time AS happened_at FROM scope_calls
+    UNION ALL
+    SELECT bet_id, created_at FROM provider_bookings
+)
+SELECT e.bet_id,
+       min(e.happened_at) AS first_event,
+       min(e.happened_at) >= coalesce(p.window_start, min(e.happened_at))
+           AND (p.window_end IS NULL OR min(e.happened_at) < p.window_end) AS in_window
+FROM events e CROSS JOIN run_params p
+GROUP BY e.bet_id, p.window_start, p.window_end;
+
+-- Who a session belongs to, for findings about calls that nothing was booked for.
+CREATE OR REPLACE TEMP TABLE session_owners AS
+SELECT session_id, user_id, currency
+FROM (SELECT session_id, user_id, currency,
+             row_number() OVER (PARTITION BY session_id ORDER BY created_at, booking_id) AS nth
+      FROM scope_bookings WHERE session_id IS NOT NULL)
+WHERE nth = 1;
+
+-- Each call, once per kind of booking it asks for: a PayInOut asks for a PAYIN
+-- and a PAYOUT.  `reported_balance` is the balance the call's answer must agree
+-- with for that kind (a PayInOut's balance is after its PAYOUT).
+CREATE OR REPLACE TEMP TABLE call_kinds AS
+SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, http_status,
+       response_code, error, 'PAYIN' AS kind,
+       CASE operation WHEN 'pay-in' THEN transaction_id ELSE bet_transaction_id END AS tx,
+       bet_amount AS sent_amount,
+       CASE operation WHEN 'pay-in' THEN balance END AS reported_balance
+FROM scope_calls WHERE operation IN ('pay-in', 'pay-in-out')
+UNION ALL
+SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, http_status,
+       response_code, error, 'PAYOUT',
+       CASE operation WHEN 'pay-out' THEN transaction_id ELSE win_transaction_id END,
+       win_amount, balance
+FROM scope_calls WHERE operation IN ('pay-out', 'pay-in-out')
+UNION ALL
+SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, http_status,
+       response_code, error, 'REFUND', NULL, NULL, balance
+FROM scope_calls WHERE operation = 'refund';
+
+-- Every way a booking and a call of its kind can be tied: 1 by transaction id,
+-- 2 by request id, 3 by bet and type.
+CREATE OR REPLACE TEMP TABLE match_candidates AS
+SELECT b.booking_id, k.call_id, k.kind, 1 AS how
+FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.tx = b.transaction_id
+UNION ALL
+SELECT b.booking_id, k.call_id, k.kind, 2
+FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.request_id = b.request_id
+UNION ALL
+SELECT b.booking_id, k.call_id, k.kind, 3
+FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.bet_id = b.bet_id;
+
+-- The call a booking matched: the strongest tie; among retries tied the same way,
+-- a successful call before a failed one, then the latest.
+CREATE OR REPLACE TEMP TABLE booking_match AS
+SELECT booking_id, call_id, how
+FROM (SELECT m.booking_id, m.call_id, m.how,
+             row_number() OVER (PARTITION BY m.booking_id
+                                ORDER BY m.how, k.outcome <> 'success', k.event_time DESC,
+                                         m.call_id DESC) AS nth
+      FROM match_candidates m JOIN call_kinds k ON k.call_id = m.call_id AND k.kind = m.kind)
+WHERE nth = 1;
+
+-- The booking a call matched (for the balance it reported): the strongest tie,
+-- then the latest booking.
+CREATE OR REPLACE TEMP TABLE call_match AS
+SELECT call_id, kind, booking_id, how
+FROM (SELECT m.call_id, m.kind, m.booking_id, m.how,
+             row_number() OVER (PARTITION BY m.call_id, m.kind
+                                ORDER BY m.how, b.created_at DESC, m.booking_id DESC) AS nth
+      FROM match_candidates m JOIN provider_bookings b ON b.booking_id = m.booking_id)
+WHERE nth = 1;
+
+-- A booking with the call it matched, and its bet's window.
+CREATE OR REPLACE TEMP TABLE matched_bookings AS
+SELECT b.*, m.how AS matched_by, k.call_id, k.operation AS call_operation,
+       k.outcome AS call_outcome, k.sent_amount, k.request_id AS call_request_id,
+       coalesce(t.in_window, false) AS in_window
+FROM provider_bookings b
+LEFT JOIN booking_match m ON m.booking_id = b.booking_id
+LEFT JOIN call_kinds k ON k.call_id = m.call_id AND k.kind = b.type
+LEFT JOIN bets t ON t.bet_id = b.bet_id;
+
+-- One row per bet: what was booked and what the provider sent.
+CREATE OR REPLACE TEMP TABLE bet_facts AS
+WITH nth_booking AS (
+    SELECT *, row_number() OVER (PARTITION BY bet_id, type
+                                 ORDER BY created_at, tx_order(transaction_id), transaction_id)
+                  AS nth
+    FROM provider_bookings
+),
+booked AS (
+    SELECT bet_id,
+           count(*) FILTER (WHERE type = 'PAYIN') AS payins,
+           count(*) FILTER (WHERE type = 'PAYOUT') AS payouts,
+           count(*) FILTER (WHERE type = 'REFUND') AS refunds,
+           sum(amount) FILTER (WHERE type = 'PAYIN') AS payin_total,
+           sum(amount) FILTER (WHERE type = 'PAYOUT') AS payout_total,
+           sum(amount) FILTER (WHERE type = 'REFUND') AS refund_total,
+           max(amount) FILTER (WHERE type = 'PAYIN' AND nth = 1) AS first_payin,
+           max(amount) FILTER (WHERE type = 'PAYOUT' AND nth = 1) AS first_payout,
+           max(amount) FILTER (WHERE type = 'REFUND' AND nth = 1) AS first_refund,
+           min(created_at) FILTER (WHERE type = 'PAYIN') AS first_payin_at,
+           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYIN') AS payin_txs,
+           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYOUT') AS payout_txs,
+           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'REFUND') AS refund_txs,
+           max(user_id) FILTER (WHERE nth = 1 AND type = 'PAYIN') AS payin_user,
+           min(user_id) AS any_user,
+           min(currency) AS currency
+    FROM nth_booking
+    GROUP BY bet_id
+),
+latest_call AS (
+    SELECT *, row_number() OVER (PARTITION BY bet_id, kind ORDER BY event_time DESC, call_id DESC) AS recency,
+              row_number() OVER (PARTITION BY bet_id, kind, outcome = 'success'
+                                 ORDER BY event_time DESC, call_id DESC) AS recency_by_outcome
+    FROM call_kinds
+),
+sent AS (
+    SELECT bet_id,
+           count(DISTINCT call_id) FILTER (WHERE kind IN ('PAYOUT', 'REFUND')) AS settlement_calls,
+           count(*) FILTER (WHERE operation = 'pay-out'
+                               OR (operation = 'pay-in-out' AND kind = 'PAYOUT' AND outcome <> 'rejected'))
+               AS payout_claims,
+           count(*) FILTER (WHERE kind = 'PAYIN') AS stake_calls,
+           count(*) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success') AS stake_successes,
+           count(*) FILTER (WHERE kind = 'PAYOUT') AS payout_calls,
+           count(*) FILTER (WHERE kind = 'PAYOUT' AND outcome = 'success') AS payout_successes,
+           max(sent_amount) FILTER (WHERE kind = 'PAYOUT' AND recency = 1) AS last_win_sent,
+           max(operation) FILTER (WHERE kind = 'PAYOUT' AND recency = 1) AS last_payout_operation,
+           max(outcome) FILTER (WHERE kind = 'PAYOUT' AND recency = 1) AS last_payout_outcome,
+           max(sent_amount) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success' AND recency_by_outcome = 1)
+               AS stake_sent,
+           max(session_id) FILTER (WHERE recency = 1) AS session_id
+    FROM latest_call
+    GROUP BY bet_id
+)
+SELECT t.bet_id, t.first_event, t.in_window,
+       coalesce(k.payins, 0) AS payins, coalesce(k.payouts, 0) AS payouts,
+       coalesce(k.refunds, 0) AS refunds,
+       k.payin_total, k.payout_total, k.refund_total, k.first_payin, k.first_payout,
+       k.first_refund, k.first_payin_at, k.payin_txs, k.payout_txs, k.refund_txs,
+       coalesce(s.settlement_calls, 0) AS settlement_calls,
+       coalesce(s.payout_claims, 0) AS payout_claims,
+       coalesce(s.stake_calls, 0) AS stake_calls,
+       coalesce(s.stake_successes, 0) AS stake_successes,
+       coalesce(s.payout_calls, 0) AS payout_calls,
+       coalesce(s.payout_successes, 0) AS payout_successes,
+       s.last_win_sent, s.last_payout_operation, s.last_payout_outcome, s.stake_sent,
+       coalesce(k.payin_user, k.any_user, o.user_id) AS user_id,
+       coalesce(k.currency, o.currency) AS currency
+FROM bets t
+LEFT JOIN booked k ON k.bet_id = t.bet_id
+LEFT JOIN sent s ON s.bet_id = t.bet_id
+LEFT JOIN session_owners o ON o.session_id = s.session_id;

@@ -1,0 +1,66 @@
+"""Shared test helpers: invoke the CLI as a user would and read its outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from reconcile.cli import main
+
+
+@dataclass
+class Result:
+    exit_code: int
+    out: str
+    err: str
+
+
+def invoke(args: list[str], capsys: pytest.CaptureFixture, expect: int) -> Result:
+    """Run ``reconcile ARGS`` in-process; fail with its output if the exit code is wrong."""
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in args])
+    captured = capsys.readouterr()
+    result = Result(stop.value.code, captured.out, captured.err)
+    assert result.exit_code == expect, (
+        f"reconcile {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
+        f"stdout:\n{result.out}\nstderr:\n{result.err}"
+    )
+    return result
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def finding_keys(out_dir: Path) -> set[tuple]:
+    """findings.csv as ``{(check, bet_id, transaction_id, user_id, amount)}``, blanks as None."""
+    keys = set()
+    for row in read_csv(out_dir / "findings.csv"):
+        keys.add(
+            (
+                row["check"],
+                row["bet_id"] or None,
+                row["transaction_id"] or None,
+                row["user_id"] or None,
+                Decimal(row["amount"]).quantize(Decimal("0.00000001")),
+            )
+        )
+    return keys
+
+
+def read_summary(out_dir: Path) -> dict:
+    return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+def describe_difference(expected: set, actual: set) -> str:
+    missed = sorted(expected - actual, key=str)
+    false_alarms = sorted(actual - expected, key=str)
+    lines = [f"missed ({len(missed)}):", *map(str, missed)]
+    lines += [f"false alarms ({len(false_alarms)}):", *map(str, false_alarms)]
+    return "\n".join(lines)

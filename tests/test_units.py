@@ -1,0 +1,84 @@
+"""Small pure functions: time and duration parsing, money text, CSV and secret safety."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from reconcile.errors import InputError
+from reconcile.load import redact
+from reconcile.report import money, safe_cell
+from reconcile.window import make_window, parse_duration, parse_instant
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("0", 0)],
+)
+def test_durations(text, expected):
+    assert parse_duration(text) == timedelta(seconds=expected)
+
+
+@pytest.mark.parametrize("text", ["", "1x", "h", "-1h", "1.5h", "1h 30m"])
+def test_bad_durations_are_input_errors(text):
+    with pytest.raises(InputError, match="--grace"):
+        parse_duration(text)
+
+
+def test_instants_are_normalised_to_utc():
+    expected = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    assert parse_instant("2026-11-22T10:00:00+01:00", "--cutoff") == expected
+    assert parse_instant("2026-11-22T09:00:00Z", "--cutoff") == expected
+    assert parse_instant("2026-11-22T09:00:00", "--cutoff") == expected
+    assert parse_instant(str(int(expected.timestamp() * 1000)), "--cutoff") == expected
+
+
+def test_date_window_is_the_utc_day():
+    window = make_window(day="2026-11-22", start=None, end=None, cutoff=None, grace="1h")
+    assert window.start == datetime(2026, 11, 22, tzinfo=UTC)
+    assert window.end == datetime(2026, 11, 23, tzinfo=UTC)
+    assert window.label == "2026-11-22"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"day": "2026-11-22", "start": "2026-11-22T00:00:00Z"}, "cannot be combined"),
+        ({"start": "2026-11-22T00:00:00Z"}, "go together"),
+        ({"start": "2026-11-23T00:00:00Z", "end": "2026-11-22T00:00:00Z"}, "must be after"),
+        ({"day": "22/11/2026"}, "is not a date"),
+    ],
+)
+def test_contradictory_windows_are_refused(kwargs, message):
+    options = {"day": None, "start": None, "end": None, "cutoff": None, "grace": "0"} | kwargs
+    with pytest.raises(InputError, match=message):
+        make_window(**options)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("10.5", "10.50"), ("100", "100.00"), ("0.00001", "0.00001"), ("1E-8", "0.00000001"),
+     ("276120324.67508337", "276120324.67508337"), ("0E-8", "0.00"), ("-5.2", "-5.20")],
+)  # fmt: skip
+def test_money_text_is_exact(value, text):
+    assert money(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1+2", "'+1+2"), ("-cmd", "'-cmd"),
+     ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("  =1", "'  =1"), ("-5.20", "-5.20"),
+     ("4178696881", "4178696881"), ("plain text", "plain text")],
+)  # fmt: skip
+def test_csv_cells_never_run_as_formulas(cell, written):
+    assert safe_cell(cell) == written
+
+
+def test_secrets_are_redacted_even_in_a_truncated_line():
+    line = '{"request": {"headers": {"X-Sign": "c4d62f77", "x-request-id": "5a06"}, "a": 1}'
+    assert "c4d62f77" not in redact(line)
+    assert '"X-Sign": "[redacted]"' in redact(line)
+    cut = '{"request": {"headers": {"X-Sign": "c4d62f77cdfaadb6690b'
+    assert "c4d62f" not in redact(cut)
+    assert "tok123" not in redact('{"headers": {"Authorization": "Bearer tok123"}}')
+    assert "tok123" not in redact("error: sent Authorization: Bearer tok123 and failed")
