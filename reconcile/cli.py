@@ -7,6 +7,7 @@ input error (one line on stderr, nothing written that looks like a report);
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -15,12 +16,22 @@ from pathlib import Path
 
 import click
 
-from reconcile import __version__
+from reconcile import __version__, report
 from reconcile.errors import InputError
 from reconcile.findings import SEVERITIES
-from reconcile.pipeline import EXIT_ERROR, ProviderRun, Stages, run_provider
+from reconcile.pipeline import (
+    EXIT_ERROR,
+    ProviderRun,
+    Stages,
+    run_provider,
+    trace_provider_files,
+    trace_store,
+)
+from reconcile.store import HISTORY_COLUMNS, open_store, run_history
+from reconcile.trace import as_document, render_text
 from reconcile.window import make_window
 
+EXIT_NOT_FOUND = 1
 EXIT_INTERNAL = 3
 
 
@@ -81,6 +92,39 @@ def output_options(command):
     return command
 
 
+def provider_inputs(required: bool):
+    """--provider / --ledger / --balances, for ``run`` (required) and ``trace`` (optional)."""
+    options = [
+        click.option(
+            "--provider",
+            multiple=True,
+            required=required,
+            metavar="PATH|GLOB",
+            help="Provider call log: JSON Lines or flat CSV, .gz allowed. Repeat; quote globs.",
+        ),
+        click.option(
+            "--ledger",
+            multiple=True,
+            required=required,
+            metavar="PATH|GLOB",
+            help="Aggregator wallet ledger: CSV (.gz allowed) or Parquet. Repeat for more.",
+        ),
+        click.option(
+            "--balances",
+            multiple=True,
+            metavar="PATH|GLOB",
+            help="Wallet balance snapshots CSV (user_id, currency, balance, as_of). Optional.",
+        ),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def _stages(quiet: bool) -> Stages:
     """Progress on stderr, only for a person at a terminal."""
     if quiet or not sys.stderr.isatty():
@@ -98,26 +142,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--provider",
-    multiple=True,
-    required=True,
-    metavar="PATH|GLOB",
-    help="Provider call log: JSON Lines or flat CSV, .gz allowed. Repeat for more; quote globs.",
-)
-@click.option(
-    "--ledger",
-    multiple=True,
-    required=True,
-    metavar="PATH|GLOB",
-    help="Aggregator wallet ledger: CSV (.gz allowed) or Parquet. Repeat for more.",
-)
-@click.option(
-    "--balances",
-    multiple=True,
-    metavar="PATH|GLOB",
-    help="Wallet balance snapshots CSV (user_id, currency, balance, as_of). Optional.",
-)
+@provider_inputs(required=True)
 @window_options
 @click.option(
     "--tolerance",
@@ -135,9 +160,14 @@ def cli() -> None:
     help="The provider's counterparty id(s). Default: those in its log.",
 )
 @output_options
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep records, runs and findings in this DuckDB file across nights.",
+)
 def run(
     provider, ledger, balances, day, start, end, cutoff, grace, tolerance, counterparties,
-    out, fail_on, quiet,
+    out, fail_on, quiet, db,
 ) -> int:  # fmt: skip
     """Reconcile one window and write the audit outputs.
 
@@ -161,6 +191,7 @@ def run(
         counterparties=list(counterparties),
         fail_on=fail_on,
         grace_text=grace,
+        db=db,
         progress=_stages(quiet),
     )
     outcome = run_provider(options)
@@ -170,6 +201,105 @@ def run(
             f"wrote {outcome.out} (exit {outcome.exit_status})"
         )
     return outcome.exit_status
+
+
+def _selector(bet, tx, request, session, user) -> tuple[str, str]:
+    given = [(name, value) for name, value in
+             (("bet", bet), ("tx", tx), ("request", request), ("session", session), ("user", user))
+             if value]  # fmt: skip
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --bet, --tx, --request, --session, --user")
+    return given[0]
+
+
+@cli.command()
+@click.option("--bet", metavar="ID", help="A bet id (betId).")
+@click.option("--tx", metavar="ID", help="An aggregator transaction id.")
+@click.option("--request", metavar="ID", help="A provider request id (X-Request-Id).")
+@click.option("--session", metavar="ID", help="A game session id.")
+@click.option("--user", metavar="ID", help="A user id: the whole wallet.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the store written by 'reconcile run --db'.",
+)
+@provider_inputs(required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--limit", default=500, show_default=True, help="At most this many calls/bookings.")
+def trace(bet, tx, request, session, user, db, provider, ledger, balances, fmt, limit) -> int:
+    """Tell everything that happened to one id, on both sides, in time order.
+
+    Each provider call (time, operation, request id, amounts, HTTP status,
+    response code, transaction ids, balance, error), each booking (time, type,
+    amount, balance before and after, transaction and request ids) with the
+    call it matched and how, and the findings raised, with their state.
+    Exit 0 when something is found, 1 when nothing has that id.
+
+    \b
+    Examples:
+      reconcile trace --db recon.duckdb --bet 4178696881
+      reconcile trace --provider 'logs/*.jsonl*' --ledger 'exports/*.csv*' --tx 389
+      reconcile trace --db recon.duckdb --user u1001 --format json
+    """
+    selector, value = _selector(bet, tx, request, session, user)
+    if db and (provider or ledger):
+        raise click.UsageError("give either --db or --provider/--ledger, not both")
+    if db:
+        story = trace_store(db, selector, value, limit)
+    elif provider and ledger:
+        files = ProviderRun(
+            provider=list(provider),
+            ledger=list(ledger),
+            balances=list(balances),
+            window=make_window(day=None, start=None, end=None, cutoff=None, grace="0"),
+        )
+        story = trace_provider_files(files, selector, value, limit)
+    else:
+        raise click.UsageError("give --db, or both --provider and --ledger")
+    if not story.found:
+        click.echo(f"nothing found for {selector} {value!r}", err=True)
+        return EXIT_NOT_FOUND
+    if fmt == "json":
+        click.echo(report.json_text(as_document(story)), nl=False)
+    else:
+        click.echo(render_text(story))
+    return 0
+
+
+@cli.command()
+@click.option(
+    "--db",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The store written by 'reconcile run --db'.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--last", default=30, show_default=True, help="Show the latest N runs.")
+def history(db, fmt, last) -> int:
+    """List the runs kept in a store, newest first, with their findings.
+
+    \b
+    Example:
+      reconcile history --db recon.duckdb --format table
+    """
+    con = open_store(db, read_only=True)
+    try:
+        runs = run_history(con, last)
+    finally:
+        con.close()
+    if fmt == "json":
+        click.echo(report.json_text({"runs": runs}), nl=False)
+    elif fmt == "csv":
+        stream = io.StringIO()
+        report.write_csv_stream(
+            stream, list(HISTORY_COLUMNS), ([r[c] for c in HISTORY_COLUMNS] for r in runs)
+        )
+        click.echo(stream.getvalue(), nl=False)
+    else:
+        from rich.console import Console
+
+        Console().print(report.history_table(runs))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:

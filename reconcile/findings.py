@@ -24,6 +24,7 @@ from decimal import Decimal
 
 import duckdb
 
+from reconcile.load import insert_rows
 from reconcile.resources import sql
 from reconcile.window import Window
 
@@ -84,8 +85,8 @@ CHECK_FILES = (
     "balance_mismatch", "balance_drift",
 )  # fmt: skip
 
-FINDINGS_TABLE = """
-CREATE OR REPLACE TABLE findings (
+FINDING_COLUMNS = """
+    finding_id     VARCHAR NOT NULL,  -- stable: derived from the check and its key
     "check"        VARCHAR NOT NULL,
     severity       VARCHAR NOT NULL,
     bet_id         VARCHAR,
@@ -94,8 +95,8 @@ CREATE OR REPLACE TABLE findings (
     currency       VARCHAR,
     amount         DECIMAL(38, 8) NOT NULL,
     detail         VARCHAR NOT NULL,
-    occurred_at    TIMESTAMPTZ
-)
+    occurred_at    TIMESTAMPTZ,       -- when it happened, for people
+    anchor_at      TIMESTAMPTZ        -- decides the window; NULL: every window
 """
 
 
@@ -138,14 +139,16 @@ def bind_parameters(
         [window.start, window.end, window.cutoff, window.grace, tolerance],
     )
     con.execute("CREATE OR REPLACE TEMP TABLE run_counterparties (counterparty_id VARCHAR)")
-    if counterparties:
-        con.executemany("INSERT INTO run_counterparties VALUES (?)", [[c] for c in counterparties])
+    insert_rows(con, "INSERT INTO run_counterparties VALUES (?)", [[c] for c in counterparties])
 
 
 def find(
     con: duckdb.DuckDBPyConnection, window: Window, tolerance: Decimal, counterparties: list[str]
 ) -> None:
-    """Fill the ``findings`` table for the window; ``window.cutoff`` must be set."""
+    """Fill ``all_findings`` (every bet up to the cutoff) and ``findings`` (the window's).
+
+    ``window.cutoff`` must be set.
+    """
     bind_parameters(con, window, tolerance, counterparties)
     con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
     con.executemany(
@@ -153,15 +156,23 @@ def find(
         [[c.code, c.severity] for c in CHECKS.values()],
     )
     con.execute(sql("scope"))
-    con.execute(FINDINGS_TABLE)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE all_findings ({FINDING_COLUMNS})")
     for name in CHECK_FILES:
         con.execute(
-            f"""INSERT INTO findings
-                SELECT r."check", s.severity, r.bet_id, r.transaction_id, r.user_id, r.currency,
-                       r.amount, r.detail, r.occurred_at
+            f"""INSERT INTO all_findings
+                SELECT finding_id(r."check", r.bet_id, r.transaction_id, r.user_id, r.key_extra),
+                       r."check", s.severity, r.bet_id, r.transaction_id,
+                       r.user_id, r.currency, r.amount, r.detail, r.occurred_at, r.anchor_at
                 FROM ({sql("checks/" + name)}) AS r
                 JOIN check_severity s ON s.code = r."check" """
         )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE findings AS
+           SELECT f.* FROM all_findings f CROSS JOIN run_params p
+           WHERE f.anchor_at IS NULL
+              OR ((p.window_start IS NULL OR f.anchor_at >= p.window_start)
+                  AND (p.window_end IS NULL OR f.anchor_at < p.window_end))"""
+    )
 
 
 def totals_per_currency(con: duckdb.DuckDBPyConnection) -> list[dict]:

@@ -21,7 +21,6 @@ import csv
 import glob
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -94,14 +93,26 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 
 @dataclass
 class SourceFile:
-    """One input file: what it is, its checksum, and how many records it held."""
+    """One input file: what it is, its checksum, and what became of its records.
+
+    ``loaded_by`` is the run that loaded it: this run, or an earlier one when
+    the store already holds a file with the same checksum (then nothing of it
+    is loaded again and its counts stay with that run).
+    """
 
     file_id: int
-    kind: str  # provider | ledger | balances
+    kind: str  # provider | ledger | balances | make | accept
     path: Path
     format: str  # jsonl | csv | parquet
-    sha256: str = ""
+    sha256: str
+    loaded_by: int
     rows_in: int = 0
+    loaded: int = 0
+    collapsed: int = 0
+    rejected: int = 0
+
+    def is_new(self, run_id: int) -> bool:
+        return self.loaded_by == run_id
 
 
 class BadRecord(Exception):
@@ -141,7 +152,7 @@ def detect_format(kind: str, path: Path) -> str:
         return "parquet"
     if name.endswith((".csv", ".tsv", ".txt")):
         return "csv"
-    with _reading(path) as (stream, _):
+    with _reading(path) as stream:
         head = stream.read(4096).lstrip(BOM).lstrip()
     if head.startswith(b"PAR1"):
         return "parquet"
@@ -154,38 +165,14 @@ def detect_format(kind: str, path: Path) -> str:
 # Reading bytes: gzip, checksum, physical lines
 
 
-class _HashingReader(io.RawIOBase):
-    """A raw stream that feeds every byte read into a SHA-256 of the file."""
-
-    def __init__(self, raw: IO[bytes]):
-        self.raw = raw
-        self.digest = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = self.raw.readinto(buffer)
-        self.digest.update(memoryview(buffer)[:count])
-        return count
-
-    def hexdigest(self) -> str:
-        """The checksum of the whole file, reading whatever is left first."""
-        while self.read(1 << 20):
-            pass
-        return self.digest.hexdigest()
-
-
 @contextmanager
-def _reading(path: Path) -> Iterator[tuple[IO[bytes], _HashingReader]]:
-    """The file's decompressed bytes (gzip by magic number) and its checksummer."""
+def _reading(path: Path) -> Iterator[IO[bytes]]:
+    """The file's bytes, decompressed when it is gzip (by magic number, not name)."""
     with open(path, "rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"
         handle.seek(0)
-        hasher = _HashingReader(handle)
-        buffered = io.BufferedReader(hasher, 1 << 20)
         try:
-            yield (gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered), hasher
+            yield gzip.GzipFile(fileobj=handle, mode="rb") if gzipped else handle
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{path}: cannot be read as gzip ({exc})") from None
 
@@ -203,8 +190,12 @@ def _physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, bytes]
 
 
 def checksum(path: Path) -> str:
+    """SHA-256 of the file as it is on disk (compressed, when it is)."""
+    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        return _HashingReader(handle).hexdigest()
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -408,7 +399,7 @@ class _Lander:
 def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     table, fields = LANDING[source.kind]
     lander = _Lander(con, table, fields)
-    with _reading(source.path) as (stream, hasher):
+    with _reading(source.path) as stream:
         if source.format == "jsonl":
             records = _jsonl_records(stream, call_fields)
         else:
@@ -417,7 +408,6 @@ def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             source.rows_in += 1
             lander.add(source.file_id, line, values, problem)
         lander.flush()
-        source.sha256 = hasher.hexdigest()
 
 
 def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
@@ -445,14 +435,17 @@ def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> No
     source.rows_in = con.execute(
         f"SELECT count(*) FROM {table} WHERE file_id = ?", [source.file_id]
     ).fetchall()[0][0]
-    source.sha256 = checksum(source.path)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, statement: str, rows: list[list]) -> None:
+    """``executemany`` that accepts no rows (DuckDB refuses an empty list)."""
+    if rows:
+        con.executemany(statement, rows)
 
 
 def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("macros"))
     con.execute(sql("raw_tables"))
-    con.execute("CREATE OR REPLACE TABLE rejects (file_id INTEGER, line BIGINT, reason VARCHAR)")
-    con.execute("CREATE OR REPLACE TABLE collapsed (file_id INTEGER, line BIGINT)")
 
 
 def land_files(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
@@ -461,34 +454,108 @@ def land_files(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> Non
             _land_parquet_file(con, source)
         else:
             _land_text_file(con, source)
-    con.executemany(
-        "INSERT INTO input_files VALUES (?, ?, ?, ?, ?, ?)",
-        [[s.file_id, s.kind, str(s.path), s.format, s.sha256, s.rows_in] for s in sources],
-    )
 
 
 def normalise(con: duckdb.DuckDBPyConnection) -> None:
     for name in ("normalise_calls", "normalise_bookings", "normalise_snapshots"):
         con.execute(sql(name))
-    for table in ("raw_calls", "raw_bookings", "raw_snapshots"):
-        con.execute(f"DELETE FROM {table}")
 
 
-def plan_sources(inputs: dict[str, list[Path]]) -> list[SourceFile]:
-    """Number the files of every kind in one sequence (the file_id)."""
+def plan_sources(
+    con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]], run_id: int
+) -> list[SourceFile]:
+    """Number the new files after those in the store; recognise the ones it has."""
+    known = dict(
+        ((kind, sha), (file_id, run))
+        for kind, sha, file_id, run in con.execute(
+            "SELECT kind, sha256, file_id, run_id FROM input_files"
+        ).fetchall()
+    )
+    next_id = con.execute("SELECT coalesce(max(file_id), 0) FROM input_files").fetchall()[0][0]
     sources = []
-    for kind in ("provider", "ledger", "balances"):
-        for path in inputs.get(kind, []):
-            sources.append(SourceFile(len(sources) + 1, kind, path, detect_format(kind, path)))
+    for kind, paths in inputs.items():
+        for path in paths:
+            sha = checksum(path)
+            fmt = detect_format(kind, path)
+            if (kind, sha) in known:
+                file_id, earlier_run = known[(kind, sha)]
+                sources.append(SourceFile(file_id, kind, path, fmt, sha, earlier_run))
+            else:
+                next_id += 1
+                sources.append(SourceFile(next_id, kind, path, fmt, sha, run_id))
     return sources
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]]) -> list[SourceFile]:
-    """Land and normalise every input; ``calls``, ``bookings``, ``snapshots`` result."""
-    sources = plan_sources(inputs)
+def _count_outcomes(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+    """Fill loaded / collapsed / rejected of each new file from the run's tables."""
+    ids = [s.file_id for s in sources]
+    collapsed = dict(
+        con.execute(
+            "SELECT file_id, count(*) FROM collapsed WHERE list_contains(?, file_id) GROUP BY 1",
+            [ids],
+        ).fetchall()
+    )
+    rejected = dict(
+        con.execute(
+            "SELECT file_id, count(DISTINCT line) FROM rejects WHERE list_contains(?, file_id) "
+            "GROUP BY 1",
+            [ids],
+        ).fetchall()
+    )
+    for source in sources:
+        source.collapsed = collapsed.get(source.file_id, 0)
+        source.rejected = rejected.get(source.file_id, 0)
+        source.loaded = source.rows_in - source.collapsed - source.rejected
+
+
+def _store_reject_texts(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+    """Keep the redacted raw text of every rejected record beside its reason."""
+    for source in sources:
+        if not source.rejected:
+            continue
+        lines = {
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT line FROM rejects WHERE file_id = ?", [source.file_id]
+            ).fetchall()
+        }
+        texts = raw_text_of(source, lines, con)
+        insert_rows(
+            con,
+            "UPDATE rejects SET raw = ? WHERE file_id = ? AND line = ?",
+            [[text, source.file_id, line] for line, text in texts.items()],
+        )
+
+
+def load_inputs(
+    con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]], run_id: int
+) -> list[SourceFile]:
+    """Land, normalise and store every input not already in the store.
+
+    Returns every file given, new or not; ``calls``, ``bookings`` and
+    ``snapshots`` then hold the new records beside the stored ones.
+    """
+    sources = plan_sources(con, inputs, run_id)
+    new = [s for s in sources if s.is_new(run_id)]
     create_landing_tables(con)
-    land_files(con, sources)
+    land_files(con, new)
     normalise(con)
+    _count_outcomes(con, new)
+    _store_reject_texts(con, new)
+    insert_rows(
+        con,
+        "INSERT INTO input_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [s.file_id, run_id, s.kind, str(s.path), s.format, s.sha256, s.rows_in, s.loaded,
+             s.collapsed, s.rejected]
+            for s in new
+        ],
+    )  # fmt: skip
+    insert_rows(
+        con,
+        "INSERT INTO run_inputs VALUES (?, ?, ?, ?)",
+        [[run_id, s.file_id, str(s.path), s.is_new(run_id)] for s in sources],
+    )
     return sources
 
 
@@ -526,7 +593,7 @@ def raw_text_of(source: SourceFile, lines: set[int], con: duckdb.DuckDBPyConnect
         ).fetchall()
         return {line: redact(text) for line, text in rows}
     found = {}
-    with _reading(source.path) as (stream, _):
+    with _reading(source.path) as stream:
         if source.format == "jsonl":
             for number, text, raw in _physical_lines(stream):
                 if number in lines:

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, findings, load, report
+from reconcile import __version__, findings, load, report, store
+from reconcile.trace import Trace, build_trace
 from reconcile.window import Window
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 FINDING_COLUMNS = [
-    "check", "severity", "bet_id", "transaction_id", "user_id", "currency", "amount",
-    "detail", "occurred_at",
+    "finding_id", "status", "check", "severity", "bet_id", "transaction_id", "user_id",
+    "currency", "amount", "detail", "occurred_at",
 ]  # fmt: skip
 REJECT_COLUMNS = ["file", "line", "reason", "raw"]
 
@@ -37,11 +38,12 @@ class ProviderRun:
     ledger: list[str]
     balances: list[str]
     window: Window
-    out: Path
+    out: Path | None = None
     tolerance: Decimal = Decimal(0)
     counterparties: list[str] = field(default_factory=list)
     fail_on: str = "high"
     grace_text: str = "0"
+    db: Path | None = None
     progress: Stages | None = None
 
 
@@ -71,12 +73,6 @@ class Stages:
             self.seconds[name] = round(time.perf_counter() - started, 3)
 
 
-def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(database)
-    con.execute("SET TimeZone = 'UTC'")
-    return con
-
-
 def resolve_inputs(run: ProviderRun) -> dict[str, list[Path]]:
     """Every file of every option; raises InputError before anything is written."""
     inputs = {
@@ -88,54 +84,92 @@ def resolve_inputs(run: ProviderRun) -> dict[str, list[Path]]:
     return inputs
 
 
-def run_provider(run: ProviderRun) -> Outcome:
-    stages = run.progress or Stages()
+@dataclass
+class Reconciled:
+    """What the load and check stages established for a run."""
+
+    sources: list[load.SourceFile]
+    window: Window  # with its cutoff settled
+    parties: list[str]
+
+
+def reconcile_provider(
+    con: duckdb.DuckDBPyConnection, run: ProviderRun, record: store.RunRecord, stages: Stages
+) -> Reconciled:
+    """Load the inputs into the store, run the checks, record the findings."""
     inputs = resolve_inputs(run)
-    con = connect()
     with stages.stage("load"):
-        sources = load.load_inputs(con, inputs)
+        sources = load.load_inputs(con, inputs, record.run_id)
     window = run.window
     if window.cutoff is None:
         window = Window(window.start, window.end, findings.latest_time_seen(con), window.grace)
     parties = run.counterparties or findings.provider_counterparties(con)
     with stages.stage("checks"):
         findings.find(con, window, run.tolerance, parties)
-    with stages.stage("outputs"):
-        outcome = write_outputs(con, run, window, parties, sources, stages)
-    return outcome
+        store.record_findings(con, record, window)
+    return Reconciled(sources, window, parties)
+
+
+def run_provider(run: ProviderRun) -> Outcome:
+    """``reconcile run``: with ``--db`` all of it is one transaction of the store."""
+    stages = run.progress or Stages()
+    resolve_inputs(run)  # a missing file is reported before the store is touched
+    con = store.open_store(run.db)
+    try:
+        record = store.begin_run(con, "provider", run.window)
+        done = reconcile_provider(con, run, record, stages)
+        with stages.stage("outputs"):
+            return write_outputs(con, run, record, done, stages)
+    finally:
+        con.close()
+
+
+def trace_provider_files(run: ProviderRun, selector: str, value: str, limit: int) -> Trace:
+    """``reconcile trace`` straight from files: an in-memory store, no outputs."""
+    con = store.open_store(None)
+    try:
+        record = store.begin_run(con, "provider", run.window)
+        reconcile_provider(con, run, record, run.progress or Stages())
+        return build_trace(con, selector, value, limit)
+    finally:
+        con.close()
+
+
+def trace_store(db: Path, selector: str, value: str, limit: int) -> Trace:
+    con = store.open_store(db, read_only=True)
+    try:
+        return build_trace(con, selector, value, limit)
+    finally:
+        con.close()
 
 
 # ---------------------------------------------------------------------------
 # Outputs
 
 
-def input_summaries(con: duckdb.DuckDBPyConnection) -> list[report.InputSummary]:
-    rows = con.execute(
-        """SELECT f.kind, f.path, f.format, f.sha256, f.rows_in,
-                  (SELECT count(*) FROM collapsed c WHERE c.file_id = f.file_id),
-                  (SELECT count(DISTINCT r.line) FROM rejects r WHERE r.file_id = f.file_id)
-           FROM input_files f ORDER BY f.file_id"""
-    ).fetchall()
+def input_summaries(sources: list[load.SourceFile], run_id: int) -> list[report.InputSummary]:
     return [
         report.InputSummary(
-            kind=kind,
-            path=path,
-            format=fmt,
-            sha256=sha,
-            rows_in=rows_in,
-            loaded=rows_in - collapsed - rejected,
-            collapsed=collapsed,
-            rejected=rejected,
+            kind=s.kind,
+            path=str(s.path),
+            format=s.format,
+            sha256=s.sha256,
+            rows_in=s.rows_in,
+            loaded=s.loaded,
+            collapsed=s.collapsed,
+            rejected=s.rejected,
+            loaded_by_run=None if s.is_new(run_id) else s.loaded_by,
         )
-        for kind, path, fmt, sha, rows_in, collapsed, rejected in rows
+        for s in sources
     ]
 
 
 def ordered_findings(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The window's findings with their state in the register, most severe first."""
     rows = con.execute(
-        """SELECT f."check", f.severity, f.bet_id, f.transaction_id, f.user_id, f.currency,
-                  f.amount, f.detail, f.occurred_at
-           FROM findings f
+        """SELECT f.finding_id, r.status, f."check", f.severity, f.bet_id, f.transaction_id,
+                  f.user_id, f.currency, f.amount, f.detail, f.occurred_at
+           FROM findings f JOIN finding_register r ON r.finding_id = f.finding_id
            ORDER BY list_position(?, f.severity), f."check", f.amount DESC, f.bet_id,
                     f.transaction_id, f.user_id""",
         [list(findings.SEVERITIES)],
@@ -159,24 +193,16 @@ def check_summaries(rows: list[dict]) -> list[report.CheckSummary]:
     ]
 
 
-def reject_rows(con: duckdb.DuckDBPyConnection, sources: list[load.SourceFile]) -> list[list]:
-    """Every rejected record with its file, line, reason and redacted raw text."""
-    by_file: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for file_id, line, reason in con.execute(
-        "SELECT file_id, line, reason FROM rejects ORDER BY file_id, line"
-    ).fetchall():
-        by_file[file_id].append((line, reason))
-    rows = []
-    for source in sources:
-        wanted = by_file.get(source.file_id)
-        if not wanted:
-            continue
-        texts = load.raw_text_of(source, {line for line, _ in wanted}, con)
-        rows.extend(
-            [str(source.path), line, load.redact(reason), texts.get(line, "")]
-            for line, reason in wanted
-        )
-    return rows
+def reject_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> list[list]:
+    """The records this run rejected: file, line, reason and redacted raw text."""
+    rows = con.execute(
+        """SELECT f.path, r.line, r.reason, coalesce(r.raw, '')
+           FROM rejects r JOIN input_files f ON f.file_id = r.file_id
+           WHERE f.run_id = ?
+           ORDER BY r.file_id, r.line, r.reason""",
+        [run_id],
+    ).fetchall()
+    return [[path, line, load.redact(reason), raw] for path, line, reason, raw in rows]
 
 
 def summary_document(
@@ -226,13 +252,13 @@ def exit_status_for(rows: list[dict], fail_on: str) -> int:
 def write_outputs(
     con: duckdb.DuckDBPyConnection,
     run: ProviderRun,
-    window: Window,
-    parties: list[str],
-    sources: list[load.SourceFile],
+    record: store.RunRecord,
+    done: Reconciled,
     stages: Stages,
 ) -> Outcome:
+    window, parties, sources = done.window, done.parties, done.sources
     rows = ordered_findings(con)
-    rejects = reject_rows(con, sources)
+    rejects = reject_rows(con, record.run_id)
     checks = check_summaries(rows)
     context = report.ReportContext(
         title="Wallet reconciliation",
@@ -246,7 +272,7 @@ def write_outputs(
         parties=parties,
         fail_on=run.fail_on,
         exit_status=exit_status_for(rows, run.fail_on),
-        inputs=input_summaries(con),
+        inputs=input_summaries(sources, record.run_id),
         totals=findings.totals_per_currency(con),
         checks=checks,
         findings=rows,
@@ -256,6 +282,7 @@ def write_outputs(
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
     )
+    summary = summary_document(run, window, parties, context, stages)
     with report.atomic_directory(run.out) as staging:
         report.write_csv(
             staging / "findings.csv",
@@ -263,8 +290,15 @@ def write_outputs(
             ([row[c] for c in FINDING_COLUMNS] for row in rows),
         )
         report.write_csv(staging / "rejects.csv", REJECT_COLUMNS, rejects)
-        report.write_json(
-            staging / "summary.json", summary_document(run, window, parties, context, stages)
-        )
+        report.write_json(staging / "summary.json", summary)
         report.write_html(staging / "report.html", context)
+        store.finish_run(
+            con,
+            record,
+            exit_status=context.exit_status,
+            findings=len(rows),
+            rejects=len(rejects),
+            summary=report.json_text(summary),
+        )
+        store.commit(con)
     return Outcome(context.exit_status, len(rows), len(rejects), run.out)

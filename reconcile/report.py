@@ -84,6 +84,7 @@ class InputSummary:
     loaded: int
     collapsed: int
     rejected: int
+    loaded_by_run: int | None = None  # set when an earlier run of the store loaded it
 
 
 @dataclass
@@ -157,18 +158,47 @@ def atomic_directory(out_dir: Path) -> Iterator[Path]:
         os.replace(staging, out_dir)
 
 
+def write_csv_stream(stream, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+
+
 def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([safe_cell(v) for v in row])
+        write_csv_stream(stream, header, rows)
+
+
+def json_text(document: dict) -> str:
+    return json.dumps(document, indent=2, default=json_value) + "\n"
 
 
 def write_json(path: Path, document: dict) -> None:
-    with open(path, "w", encoding="utf-8") as stream:
-        json.dump(document, stream, indent=2, default=json_value)
-        stream.write("\n")
+    path.write_text(json_text(document), encoding="utf-8")
+
+
+def history_table(runs: list[dict]):
+    """The runs of a store as a terminal table that fits 80 columns."""
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for title in ("run", "kind", "window", "cutoff", "finds", "crit", "high", "med", "low",
+                  "rej", "exit"):  # fmt: skip
+        table.add_column(
+            title, justify="left" if title in ("kind", "window", "cutoff") else "right"
+        )
+    for run in runs:
+        table.add_row(
+            str(run["run_id"]) + ("*" if run["superseded_by"] else ""),
+            run["kind"],
+            safe_cell(run["window"]),
+            iso(run["cutoff"])[:16].replace("T", " "),
+            *(str(run[c]) for c in ("findings", "critical", "high", "medium", "low", "rejects")),
+            str(run["exit_status"]),
+        )
+    table.caption = "* superseded by a later run of the same window"
+    return table
 
 
 def _environment() -> jinja2.Environment:
@@ -181,6 +211,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["money"] = money
     env.filters["iso"] = iso
+    env.filters["when"] = lambda t: iso(t).replace("T", " ").removesuffix("Z")
     env.filters["thousands"] = lambda n: f"{n:,}"
     return env
 

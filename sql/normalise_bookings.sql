@@ -38,7 +38,7 @@ SELECT
 FROM raw_bookings;
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason FROM booking_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, reject_reason, NULL FROM booking_rows WHERE reject_reason IS NOT NULL;
 
 -- Overlapping exports repeat rows, sometimes with times written in another offset:
 -- after normalisation they are equal in every column and collapse to one.
@@ -50,12 +50,36 @@ SELECT *, row_number() OVER (
 FROM booking_rows
 WHERE reject_reason IS NULL;
 
-INSERT INTO collapsed SELECT file_id, line FROM booking_copies WHERE copy_number > 1;
+-- Records the store already holds (an overlapping file loaded by an earlier run).
+CREATE OR REPLACE TEMP TABLE booking_stored AS
+SELECT DISTINCT r.file_id, r.line
+FROM booking_copies r
+JOIN bookings s
+  ON s.transaction_id = r.transaction_id
+     AND s.created_at IS NOT DISTINCT FROM r.created_at
+     AND s.counterparty_id IS NOT DISTINCT FROM r.counterparty_id
+     AND s.session_id IS NOT DISTINCT FROM r.session_id
+     AND s.user_id IS NOT DISTINCT FROM r.user_id
+     AND s.currency IS NOT DISTINCT FROM r.currency
+     AND s.type IS NOT DISTINCT FROM r.type
+     AND s.bet_id IS NOT DISTINCT FROM r.bet_id
+     AND s.game_round_id IS NOT DISTINCT FROM r.game_round_id
+     AND s.amount IS NOT DISTINCT FROM r.amount
+     AND s.balance_before IS NOT DISTINCT FROM r.balance_before
+     AND s.balance_after IS NOT DISTINCT FROM r.balance_after
+     AND s.request_id IS NOT DISTINCT FROM r.request_id;
 
-CREATE OR REPLACE TABLE bookings AS
+INSERT INTO collapsed
+SELECT file_id, line FROM booking_copies WHERE copy_number > 1
+UNION
+SELECT file_id, line FROM booking_stored;
+
+INSERT INTO bookings
 SELECT
-    row_number() OVER (ORDER BY created_at, transaction_id, file_id, line) AS booking_id,
+    (SELECT coalesce(max(booking_id), 0) FROM bookings)
+        + row_number() OVER (ORDER BY created_at, transaction_id, file_id, line) AS booking_id,
     file_id, line, transaction_id, created_at, counterparty_id, session_id, user_id, currency,
     type, bet_id, game_round_id, amount, balance_before, balance_after, request_id
-FROM booking_copies
-WHERE copy_number = 1;
+FROM booking_copies r
+WHERE copy_number = 1
+  AND NOT EXISTS (SELECT 1 FROM booking_stored s WHERE s.file_id = r.file_id AND s.line = r.line);

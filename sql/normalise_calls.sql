@@ -40,7 +40,7 @@ SELECT
 FROM raw_calls;
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason FROM call_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, reject_reason, NULL FROM call_rows WHERE reject_reason IS NOT NULL;
 
 -- Two records are the same exchange when every field the spec defines is equal
 -- after normalisation; loggedAt is left out because the flat CSV form has none.
@@ -53,11 +53,38 @@ SELECT *, row_number() OVER (
 FROM call_rows
 WHERE reject_reason IS NULL;
 
-INSERT INTO collapsed SELECT file_id, line FROM call_copies WHERE copy_number > 1;
+-- Records the store already holds (an overlapping file loaded by an earlier run).
+CREATE OR REPLACE TEMP TABLE call_stored AS
+SELECT DISTINCT r.file_id, r.line
+FROM call_copies r
+JOIN calls s
+  ON s.event_time = r.event_time
+     AND s.request_id IS NOT DISTINCT FROM r.request_id
+     AND s.counterparty_id IS NOT DISTINCT FROM r.counterparty_id
+     AND s.session_id IS NOT DISTINCT FROM r.session_id
+     AND s.operation IS NOT DISTINCT FROM r.operation
+     AND s.bet_id IS NOT DISTINCT FROM r.bet_id
+     AND s.game_round_id IS NOT DISTINCT FROM r.game_round_id
+     AND s.bet_amount IS NOT DISTINCT FROM r.bet_amount
+     AND s.win_amount IS NOT DISTINCT FROM r.win_amount
+     AND s.win_odd IS NOT DISTINCT FROM r.win_odd
+     AND s.http_status IS NOT DISTINCT FROM r.http_status
+     AND s.response_code IS NOT DISTINCT FROM r.response_code
+     AND s.transaction_id IS NOT DISTINCT FROM r.transaction_id
+     AND s.bet_transaction_id IS NOT DISTINCT FROM r.bet_transaction_id
+     AND s.win_transaction_id IS NOT DISTINCT FROM r.win_transaction_id
+     AND s.balance IS NOT DISTINCT FROM r.balance
+     AND s.error IS NOT DISTINCT FROM r.error;
 
-CREATE OR REPLACE TABLE calls AS
+INSERT INTO collapsed
+SELECT file_id, line FROM call_copies WHERE copy_number > 1
+UNION
+SELECT file_id, line FROM call_stored;
+
+INSERT INTO calls
 SELECT
-    row_number() OVER (ORDER BY event_time, file_id, line) AS call_id,
+    (SELECT coalesce(max(call_id), 0) FROM calls)
+        + row_number() OVER (ORDER BY event_time, file_id, line) AS call_id,
     file_id, line, event_time, logged_at, request_id, counterparty_id, session_id, operation,
     bet_id, game_round_id, bet_amount, win_amount, win_odd, http_status, response_code,
     transaction_id, bet_transaction_id, win_transaction_id, balance, error,
@@ -66,5 +93,6 @@ SELECT
         WHEN http_status BETWEEN 200 AND 299 OR http_status BETWEEN 400 AND 499 THEN 'rejected'
         ELSE 'unknown'
     END AS outcome
-FROM call_copies
-WHERE copy_number = 1;
+FROM call_copies r
+WHERE copy_number = 1
+  AND NOT EXISTS (SELECT 1 FROM call_stored s WHERE s.file_id = r.file_id AND s.line = r.line);

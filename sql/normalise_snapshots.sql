@@ -17,7 +17,7 @@ SELECT
 FROM raw_snapshots;
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason FROM snapshot_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, reject_reason, NULL FROM snapshot_rows WHERE reject_reason IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE snapshot_copies AS
 SELECT *, row_number() OVER (
@@ -25,9 +25,23 @@ SELECT *, row_number() OVER (
 FROM snapshot_rows
 WHERE reject_reason IS NULL;
 
-INSERT INTO collapsed SELECT file_id, line FROM snapshot_copies WHERE copy_number > 1;
+-- Records the store already holds (an overlapping file loaded by an earlier run).
+CREATE OR REPLACE TEMP TABLE snapshot_stored AS
+SELECT DISTINCT r.file_id, r.line
+FROM snapshot_copies r
+JOIN snapshots s
+  ON s.user_id = r.user_id
+     AND s.currency IS NOT DISTINCT FROM r.currency
+     AND s.balance IS NOT DISTINCT FROM r.balance
+     AND s.as_of IS NOT DISTINCT FROM r.as_of;
 
-CREATE OR REPLACE TABLE snapshots AS
+INSERT INTO collapsed
+SELECT file_id, line FROM snapshot_copies WHERE copy_number > 1
+UNION
+SELECT file_id, line FROM snapshot_stored;
+
+INSERT INTO snapshots
 SELECT file_id, line, user_id, currency, balance, as_of
-FROM snapshot_copies
-WHERE copy_number = 1;
+FROM snapshot_copies r
+WHERE copy_number = 1
+  AND NOT EXISTS (SELECT 1 FROM snapshot_stored s WHERE s.file_id = r.file_id AND s.line = r.line);

@@ -1,16 +1,10 @@
--- Landing tables: every field as the text it had in the file, plus where it came from.
--- `problem` is set by the reader for a record it could not split into fields
--- (broken JSON, a short CSV row); normalise_*.sql turns it into a reject.
-CREATE OR REPLACE TABLE input_files (
-    file_id   INTEGER PRIMARY KEY,
-    kind      VARCHAR NOT NULL,   -- provider | ledger | balances
-    path      VARCHAR NOT NULL,
-    format    VARCHAR NOT NULL,   -- jsonl | csv | parquet
-    sha256    VARCHAR NOT NULL,
-    rows_in   BIGINT  NOT NULL
-);
+-- Landing tables of one run: every field as the text it had in the file, plus
+-- where it came from.  `problem` is set by the reader for a record it could not
+-- split into fields (broken JSON, a short CSV row); normalise_*.sql turns it into
+-- a reject.  `collapsed` lists the records found to be exact duplicates.
+CREATE OR REPLACE TEMP TABLE collapsed (file_id INTEGER, line BIGINT);
 
-CREATE OR REPLACE TABLE raw_calls (
+CREATE OR REPLACE TEMP TABLE raw_calls (
     file_id INTEGER, line BIGINT, problem VARCHAR,
     logged_at VARCHAR, event_time VARCHAR, request_id VARCHAR, counterparty_id VARCHAR,
     session_id VARCHAR, operation VARCHAR, bet_id VARCHAR, game_round_id VARCHAR,
@@ -19,14 +13,14 @@ CREATE OR REPLACE TABLE raw_calls (
     win_transaction_id VARCHAR, balance VARCHAR, error VARCHAR
 );
 
-CREATE OR REPLACE TABLE raw_bookings (
+CREATE OR REPLACE TEMP TABLE raw_bookings (
     file_id INTEGER, line BIGINT, problem VARCHAR,
     transaction_id VARCHAR, created_at VARCHAR, counterparty_id VARCHAR, session_id VARCHAR,
     user_id VARCHAR, currency VARCHAR, type VARCHAR, bet_id VARCHAR, game_round_id VARCHAR,
     amount VARCHAR, balance_before VARCHAR, balance_after VARCHAR, request_id VARCHAR
 );
 
-CREATE OR REPLACE TABLE raw_snapshots (
+CREATE OR REPLACE TEMP TABLE raw_snapshots (
     file_id INTEGER, line BIGINT, problem VARCHAR,
     user_id VARCHAR, currency VARCHAR, balance VARCHAR, as_of VARCHAR
 );

@@ -24,19 +24,18 @@ FROM scope_bookings b
 WHERE b.counterparty_id IN (SELECT counterparty_id FROM run_counterparties)
   AND b.type <> 'ADJUSTMENT';
 
--- A bet belongs to the window of its first event on either side.
+-- A bet belongs to the window of its first event on either side.  The checks
+-- run over every bet and carry that time as `anchor_at`; findings.py keeps the
+-- window's, and the store uses the rest to tell which old findings still hold.
 CREATE OR REPLACE TEMP TABLE bets AS
 WITH events AS (
     SELECT bet_id, event_time AS happened_at FROM scope_calls
     UNION ALL
     SELECT bet_id, created_at FROM provider_bookings
 )
-SELECT e.bet_id,
-       min(e.happened_at) AS first_event,
-       min(e.happened_at) >= coalesce(p.window_start, min(e.happened_at))
-           AND (p.window_end IS NULL OR min(e.happened_at) < p.window_end) AS in_window
-FROM events e CROSS JOIN run_params p
-GROUP BY e.bet_id, p.window_start, p.window_end;
+SELECT bet_id, min(happened_at) AS first_event
+FROM events
+GROUP BY bet_id;
 
 -- Who a session belongs to, for findings about calls that nothing was booked for.
 CREATE OR REPLACE TEMP TABLE session_owners AS
@@ -104,7 +103,7 @@ WHERE nth = 1;
 CREATE OR REPLACE TEMP TABLE matched_bookings AS
 SELECT b.*, m.how AS matched_by, k.call_id, k.operation AS call_operation,
        k.outcome AS call_outcome, k.sent_amount, k.request_id AS call_request_id,
-       coalesce(t.in_window, false) AS in_window
+       t.first_event AS bet_first_event
 FROM provider_bookings b
 LEFT JOIN booking_match m ON m.booking_id = b.booking_id
 LEFT JOIN call_kinds k ON k.call_id = m.call_id AND k.kind = b.type
@@ -164,7 +163,7 @@ sent AS (
     FROM latest_call
     GROUP BY bet_id
 )
-SELECT t.bet_id, t.first_event, t.in_window,
+SELECT t.bet_id, t.first_event,
        coalesce(k.payins, 0) AS payins, coalesce(k.payouts, 0) AS payouts,
        coalesce(k.refunds, 0) AS refunds,
        k.payin_total, k.payout_total, k.refund_total, k.first_payin, k.first_payout,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from reconcile.findings import find, latest_time_seen, provider_counterparties
 from reconcile.load import load_inputs
-from reconcile.pipeline import connect
+from reconcile.store import begin_run, open_store
 from reconcile.window import Window
 
 EIGHT_PLACES = Decimal("0.00000001")
@@ -67,8 +67,10 @@ def write_inputs(folder: Path, pairs: list[tuple[Decimal, str, Decimal]]) -> Non
 def test_amount_differences_are_exact(tmp_path_factory, pairs):
     folder = tmp_path_factory.mktemp("exact")
     write_inputs(folder, pairs)
-    con = connect()
-    load_inputs(con, {"provider": [folder / "calls.jsonl"], "ledger": [folder / "ledger.csv"]})
+    con = open_store(None)
+    run = begin_run(con, "provider", Window(None, None, None, timedelta(0)))
+    inputs = {"provider": [folder / "calls.jsonl"], "ledger": [folder / "ledger.csv"]}
+    load_inputs(con, inputs, run.run_id)
     assert con.execute("SELECT count(*) FROM rejects").fetchall()[0][0] == 0
     window = Window(None, None, latest_time_seen(con), timedelta(days=1))
     find(con, window, Decimal(0), provider_counterparties(con))

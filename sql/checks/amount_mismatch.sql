@@ -14,8 +14,8 @@ SELECT 'amount_mismatch' AS "check", c.bet_id, c.transaction_id, c.user_id, c.cu
        c.type || ' booked ' || money_text(c.amount) || ', ' || c.expected_what || ' is '
            || money_text(c.expected) || ' (' || CASE WHEN c.amount > c.expected THEN 'over' ELSE 'under' END
            || ' by ' || money_text(abs(c.amount - c.expected)) || ')' AS detail,
-       c.created_at AS occurred_at
+       c.created_at AS occurred_at,
+       c.bet_first_event AS anchor_at, NULL AS key_extra
 FROM compared c CROSS JOIN run_params p
-WHERE c.in_window
-  AND c.expected IS NOT NULL
+WHERE c.expected IS NOT NULL
   AND abs(c.amount - c.expected) > p.tolerance

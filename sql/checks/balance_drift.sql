@@ -2,11 +2,11 @@
 -- transaction id) a booking's balance_before differs from the previous
 -- balance_after, or its balance_after differs from balance_before -/+ amount; or a
 -- balance snapshot differs from the user's last balance_after at or before as_of.
--- Chain breaks count for bookings created in the window; the chain starts with the
--- user's earliest loaded booking.  Snapshots count when as_of is in the window
--- (both ends included: a midnight snapshot closes one day and opens the next) and
--- at or before the cutoff.  Money at issue: the difference (both, when a booking
--- breaks the chain both ways).
+-- Chain breaks belong to the window their booking was created in (anchor_at); the
+-- chain starts with the user's earliest loaded booking.  A snapshot is checked when
+-- as_of is at or before the cutoff, whatever the window (spec section 4), so it has
+-- no anchor.  Money at issue: the difference (both, when a booking breaks the
+-- chain both ways).
 WITH chain AS (
     SELECT b.*,
            lag(b.balance_after) OVER w AS previous_after,
@@ -45,21 +45,19 @@ SELECT 'balance_drift' AS "check", k.bet_id, k.transaction_id, k.user_id, k.curr
                 || money_text(k.balance_before) || CASE k.type WHEN 'PAYIN' THEN ' - ' ELSE ' + ' END
                 || money_text(k.amount) || ' (' || k.type || ') is ' || money_text(k.expected_after) END
        ) AS detail,
-       k.created_at AS occurred_at
-FROM breaks k CROSS JOIN run_params p
-WHERE (k.gap <> 0 OR k.slip <> 0)
-  AND (p.window_start IS NULL OR k.created_at >= p.window_start)
-  AND (p.window_end IS NULL OR k.created_at < p.window_end)
+       k.created_at AS occurred_at,
+       k.created_at AS anchor_at, NULL AS key_extra
+FROM breaks k
+WHERE k.gap <> 0 OR k.slip <> 0
 UNION ALL
 SELECT 'balance_drift', NULL, NULL, l.user_id, l.currency,
        abs(l.balance - l.balance_after),
        'wallet snapshot at ' || time_text(l.as_of) || ' says ' || money_text(l.balance)
            || ', the ledger''s last balance_after by then is ' || money_text(l.balance_after)
            || ' (tx ' || l.transaction_id || ')',
-       l.as_of
+       l.as_of,
+       NULL, coalesce(l.currency, '') || '@' || time_text(l.as_of)
 FROM last_before_snapshot l CROSS JOIN run_params p
 WHERE l.nth = 1
   AND l.balance <> l.balance_after
   AND l.as_of <= p.cutoff
-  AND (p.window_start IS NULL OR l.as_of >= p.window_start)
-  AND (p.window_end IS NULL OR l.as_of <= p.window_end)

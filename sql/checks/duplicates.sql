@@ -4,7 +4,8 @@ SELECT 'duplicate_' || lower(d.type) AS "check", f.bet_id, NULL AS transaction_i
        f.currency, d.total - d.first_amount AS amount,
        d.copies || ' ' || d.type || ' bookings (tx ' || d.txs || '); '
            || money_text(d.total - d.first_amount) || ' booked in excess' AS detail,
-       f.first_event AS occurred_at
+       f.first_event AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f,
      (VALUES ('PAYIN'), ('PAYOUT'), ('REFUND')) AS kinds(type),
      LATERAL (SELECT kinds.type AS type,
@@ -16,5 +17,4 @@ FROM bet_facts f,
                                      ELSE f.first_refund END AS first_amount,
                      CASE kinds.type WHEN 'PAYIN' THEN f.payin_txs WHEN 'PAYOUT' THEN f.payout_txs
                                      ELSE f.refund_txs END AS txs) AS d
-WHERE f.in_window
-  AND d.copies >= 2
+WHERE d.copies >= 2

@@ -4,8 +4,8 @@ SELECT 'missing_payin' AS "check", f.bet_id, NULL AS transaction_id, f.user_id, 
        f.stake_sent AS amount,
        'provider got success for a stake of ' || money_text(f.stake_sent)
            || ' but no PAYIN is booked' AS detail,
-       f.first_event AS occurred_at
+       f.first_event AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f
-WHERE f.in_window
-  AND f.stake_successes > 0
+WHERE f.stake_successes > 0
   AND f.payins = 0

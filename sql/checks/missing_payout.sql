@@ -6,8 +6,8 @@ SELECT 'missing_payout' AS "check", f.bet_id, NULL AS transaction_id, f.user_id,
        'provider sent ' || f.payout_claims || ' settlement call(s), the last a '
            || f.last_payout_operation || ' of ' || money_text(f.last_win_sent) || ' ('
            || f.last_payout_outcome || '); no PAYOUT or REFUND is booked' AS detail,
-       f.first_event AS occurred_at
+       f.first_event AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f
-WHERE f.in_window
-  AND f.payout_claims > 0
+WHERE f.payout_claims > 0
   AND f.payouts = 0 AND f.refunds = 0

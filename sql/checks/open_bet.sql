@@ -6,9 +6,9 @@ SELECT 'open_bet' AS "check", f.bet_id, NULL AS transaction_id, f.user_id, f.cur
        'stake ' || money_text(f.first_payin) || ' booked ' || time_text(f.first_payin_at)
            || ' (tx ' || f.payin_txs || '); no PayOut, PayInOut or Refund was sent and nothing settled it by the cutoff'
            AS detail,
-       f.first_payin_at AS occurred_at
+       f.first_payin_at AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f CROSS JOIN run_params p
-WHERE f.in_window
-  AND f.payins > 0 AND f.payouts = 0 AND f.refunds = 0
+WHERE f.payins > 0 AND f.payouts = 0 AND f.refunds = 0
   AND f.settlement_calls = 0
   AND f.first_payin_at < p.cutoff - p.grace

@@ -5,8 +5,8 @@ SELECT 'orphan_settlement' AS "check", f.bet_id, NULL AS transaction_id, f.user_
        money_text(coalesce(f.payout_total, 0) + coalesce(f.refund_total, 0)) || ' credited ('
            || concat_ws('; ', 'PAYOUT tx ' || f.payout_txs, 'REFUND tx ' || f.refund_txs)
            || ') but no PAYIN is booked for the bet' AS detail,
-       f.first_event AS occurred_at
+       f.first_event AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f
-WHERE f.in_window
-  AND f.payouts + f.refunds > 0
+WHERE f.payouts + f.refunds > 0
   AND f.payins = 0

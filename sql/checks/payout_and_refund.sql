@@ -5,7 +5,7 @@ SELECT 'payout_and_refund' AS "check", f.bet_id, NULL AS transaction_id, f.user_
        'PAYOUT (tx ' || f.payout_txs || ', ' || money_text(f.payout_total)
            || ') and REFUND (tx ' || f.refund_txs || ', ' || money_text(f.refund_total)
            || ') both booked' AS detail,
-       f.first_event AS occurred_at
+       f.first_event AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f
-WHERE f.in_window
-  AND f.payouts > 0 AND f.refunds > 0
+WHERE f.payouts > 0 AND f.refunds > 0

@@ -6,7 +6,7 @@ SELECT 'unmatched_ledger' AS "check", m.bet_id, m.transaction_id, m.user_id, m.c
        m.type || ' of ' || money_text(m.amount) || ' booked ' || time_text(m.created_at)
            || ' (request ' || coalesce(m.request_id, 'none')
            || '); the provider log has no call for it' AS detail,
-       m.created_at AS occurred_at
+       m.created_at AS occurred_at,
+       m.bet_first_event AS anchor_at, NULL AS key_extra
 FROM matched_bookings m
-WHERE m.in_window
-  AND m.call_id IS NULL
+WHERE m.call_id IS NULL

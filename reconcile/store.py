@@ -1,0 +1,186 @@
+"""Stage 3, the store: records, runs and findings kept across nights (spec section 6).
+
+Every run works in a store.  Without ``--db`` it is an in-memory DuckDB that
+lives for one run; with ``--db FILE`` it is that file, so that tonight's run
+sees yesterday's records (a settlement of yesterday's bet is understood, the
+balance chain continues) and yesterday's findings (they are marked resolved
+when the data no longer shows them).
+
+Guarantees of the file:
+
+* A run is one transaction: it commits at the very end, so a crash, a kill or
+  an input error leaves the file exactly as it was before that run.
+* DuckDB allows one writing process per file; a second run against the same
+  file fails at once with a message saying so (nothing is written).
+* ``schema_info`` holds the schema version.  An older file is upgraded in place
+  by the steps in ``MIGRATIONS``; a newer one, or a DuckDB file that is not a
+  reconcile store, is refused.
+* A file already loaded (same kind and SHA-256) is not loaded again, and a
+  record the store already holds is collapsed, so an overlapping export or a
+  cron retry adds nothing.  Re-running a window replaces that window's findings
+  (the earlier run is kept, marked superseded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from reconcile.errors import InputError
+from reconcile.resources import sql
+from reconcile.window import Window
+
+SCHEMA_VERSION = 1
+
+#: Steps that bring a store of version N to N + 1 (SQL file names in sql/).
+MIGRATIONS: dict[int, str] = {}
+
+
+class StoreError(InputError):
+    """The store cannot be used (busy, newer, not a store); exit status 2."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: int
+    kind: str
+    window: Window
+
+
+def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if path is None:
+        return duckdb.connect(":memory:")
+    if read_only and not path.exists():
+        raise StoreError(f"--db: no such store {str(path)!r}")
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            raise StoreError(
+                f"--db {path}: in use by another reconcile run; try again when it has finished "
+                f"({message.splitlines()[0]})"
+            ) from None
+        raise StoreError(f"--db {path}: cannot be opened ({message.splitlines()[0]})") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"--db {path}: not a DuckDB file ({str(exc).splitlines()[0]})") from None
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    if not tables:
+        return None
+    if "schema_info" not in tables:
+        raise StoreError("--db: this DuckDB file is not a reconcile store (no schema_info)")
+    rows = con.execute("SELECT max(version) FROM schema_info").fetchall()
+    return rows[0][0]
+
+
+def _prepare_schema(con: duckdb.DuckDBPyConnection, path: Path | None, read_only: bool) -> None:
+    version = _schema_version(con)
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"--db {path}: written by a newer reconcile (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade reconcile"
+        )
+    if read_only:
+        if version is not None and version < SCHEMA_VERSION:
+            raise StoreError(
+                f"--db {path}: schema {version} is older than {SCHEMA_VERSION}; run "
+                "'reconcile run' with it once to upgrade it"
+            )
+        return
+    con.execute("BEGIN TRANSACTION")
+    if version is None:
+        con.execute(sql("store_schema"))
+        con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+    else:
+        for step in range(version, SCHEMA_VERSION):
+            con.execute(sql(MIGRATIONS[step]))
+            con.execute("UPDATE schema_info SET version = ?", [step + 1])
+    con.execute("COMMIT")
+
+
+def open_store(path: Path | None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the store, its schema present and current, in UTC."""
+    con = _connect(path, read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    _prepare_schema(con, path, read_only)
+    con.execute(sql("macros"))
+    return con
+
+
+def begin_run(con: duckdb.DuckDBPyConnection, kind: str, window: Window) -> RunRecord:
+    """Open the run's transaction and give it an id."""
+    con.execute("BEGIN TRANSACTION")
+    run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchall()[0][0]
+    con.execute(
+        "INSERT INTO runs (run_id, kind, window_start, window_end, window_label, started_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [run_id, kind, window.start, window.end, window.label, datetime.now(UTC)],
+    )
+    return RunRecord(run_id, kind, window)
+
+
+def record_findings(con: duckdb.DuckDBPyConnection, run: RunRecord, window: Window) -> None:
+    """Keep the window's findings, supersede earlier runs of the same window,
+    and bring the register of findings up to date (``sql/register.sql``)."""
+    con.execute(
+        "UPDATE runs SET cutoff = ?, grace_seconds = ? WHERE run_id = ?",
+        [window.cutoff, int(window.grace.total_seconds()), run.run_id],
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE current_run AS
+           SELECT ?::INTEGER AS run_id, ?::VARCHAR AS kind, ?::TIMESTAMPTZ AS cutoff,
+                  ?::VARCHAR AS window_label""",
+        [run.run_id, run.kind, window.cutoff, window.label],
+    )
+    con.execute(sql("register"))
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run: RunRecord,
+    *,
+    exit_status: int,
+    findings: int,
+    rejects: int,
+    summary: str,
+) -> None:
+    con.execute(
+        "UPDATE runs SET exit_status = ?, findings = ?, rejects = ?, summary = ? WHERE run_id = ?",
+        [exit_status, findings, rejects, summary, run.run_id],
+    )
+
+
+HISTORY_COLUMNS = (
+    "run_id", "kind", "window", "cutoff", "started_at", "findings", "critical", "high",
+    "medium", "low", "rejects", "exit_status", "superseded_by",
+)  # fmt: skip
+
+
+def run_history(con: duckdb.DuckDBPyConnection, last: int) -> list[dict]:
+    """The latest runs, newest first, with their findings per severity."""
+    rows = con.execute(
+        """SELECT r.run_id, r.kind, r.window_label, r.cutoff, r.started_at, r.findings,
+                  count(f.finding_id) FILTER (WHERE f.severity = 'critical'),
+                  count(f.finding_id) FILTER (WHERE f.severity = 'high'),
+                  count(f.finding_id) FILTER (WHERE f.severity = 'medium'),
+                  count(f.finding_id) FILTER (WHERE f.severity = 'low'),
+                  r.rejects, r.exit_status, r.superseded_by
+           FROM runs r LEFT JOIN run_findings f ON f.run_id = r.run_id
+           WHERE r.exit_status IS NOT NULL
+           GROUP BY ALL
+           ORDER BY r.run_id DESC
+           LIMIT ?""",
+        [last],
+    ).fetchall()
+    return [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in rows]
+
+
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")

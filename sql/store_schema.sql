@@ -1,0 +1,109 @@
+-- The store: normalised records, the files they came from, every run and its
+-- findings, and the register of findings across nights.  In memory for a single
+-- run; in a DuckDB file with --db.  The version lives in schema_info (store.py).
+
+CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id        INTEGER PRIMARY KEY,
+    kind          VARCHAR NOT NULL,      -- provider | cashback
+    window_start  TIMESTAMPTZ,
+    window_end    TIMESTAMPTZ,
+    window_label  VARCHAR NOT NULL,
+    cutoff        TIMESTAMPTZ,
+    grace_seconds BIGINT,
+    started_at    TIMESTAMPTZ NOT NULL,
+    exit_status   INTEGER,
+    findings      BIGINT,
+    rejects       BIGINT,
+    summary       VARCHAR,               -- summary.json of the run
+    superseded_by INTEGER                -- a later run of the same window replaced it
+);
+
+CREATE TABLE IF NOT EXISTS input_files (
+    file_id   INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL,          -- the run that loaded it
+    kind      VARCHAR NOT NULL,          -- provider | ledger | balances | make | accept
+    path      VARCHAR NOT NULL,
+    format    VARCHAR NOT NULL,          -- jsonl | csv | parquet
+    sha256    VARCHAR NOT NULL,
+    rows_in   BIGINT NOT NULL,
+    loaded    BIGINT NOT NULL,
+    collapsed BIGINT NOT NULL,
+    rejected  BIGINT NOT NULL
+);
+
+-- The files each run was given, including those already loaded by an earlier run.
+CREATE TABLE IF NOT EXISTS run_inputs (
+    run_id  INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    path    VARCHAR NOT NULL,
+    new     BOOLEAN NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    file_id INTEGER NOT NULL,
+    line    BIGINT NOT NULL,
+    reason  VARCHAR NOT NULL,
+    raw     VARCHAR                      -- redacted
+);
+
+CREATE TABLE IF NOT EXISTS calls (
+    call_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    event_time TIMESTAMPTZ, logged_at TIMESTAMPTZ, request_id VARCHAR, counterparty_id VARCHAR,
+    session_id VARCHAR, operation VARCHAR, bet_id VARCHAR, game_round_id VARCHAR,
+    bet_amount DECIMAL(38, 8), win_amount DECIMAL(38, 8), win_odd DECIMAL(38, 8),
+    http_status INTEGER, response_code INTEGER, transaction_id VARCHAR,
+    bet_transaction_id VARCHAR, win_transaction_id VARCHAR, balance DECIMAL(38, 8),
+    error VARCHAR, outcome VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS bookings (
+    booking_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    transaction_id VARCHAR, created_at TIMESTAMPTZ, counterparty_id VARCHAR, session_id VARCHAR,
+    user_id VARCHAR, currency VARCHAR, type VARCHAR, bet_id VARCHAR, game_round_id VARCHAR,
+    amount DECIMAL(38, 8), balance_before DECIMAL(38, 8), balance_after DECIMAL(38, 8),
+    request_id VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS snapshots (
+    file_id INTEGER, line BIGINT, user_id VARCHAR, currency VARCHAR,
+    balance DECIMAL(38, 8), as_of TIMESTAMPTZ
+);
+
+-- Which provider call each booking matched, and how (1 transaction id, 2 request
+-- id, 3 bet and type), as of the latest run: what `reconcile trace` shows.
+CREATE TABLE IF NOT EXISTS booking_matches (
+    booking_id BIGINT PRIMARY KEY,
+    call_id    BIGINT NOT NULL,
+    how        INTEGER NOT NULL
+);
+
+-- Each run's findings (its window's), exactly as written to findings.csv.
+CREATE TABLE IF NOT EXISTS run_findings (
+    run_id INTEGER NOT NULL,
+    finding_id VARCHAR NOT NULL, "check" VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+    bet_id VARCHAR, transaction_id VARCHAR, user_id VARCHAR, currency VARCHAR,
+    amount DECIMAL(38, 8) NOT NULL, detail VARCHAR NOT NULL,
+    occurred_at TIMESTAMPTZ, anchor_at TIMESTAMPTZ
+);
+
+-- One row per break ever found, and where it stands now.
+CREATE TABLE IF NOT EXISTS finding_register (
+    finding_id    VARCHAR PRIMARY KEY,
+    kind          VARCHAR NOT NULL,
+    "check"       VARCHAR NOT NULL,
+    severity      VARCHAR NOT NULL,
+    bet_id VARCHAR, transaction_id VARCHAR, user_id VARCHAR, currency VARCHAR,
+    amount        DECIMAL(38, 8) NOT NULL,    -- as last seen
+    detail        VARCHAR NOT NULL,
+    first_seen_run INTEGER NOT NULL,
+    first_seen_at  TIMESTAMPTZ NOT NULL,      -- the cutoff of that run
+    last_seen_run  INTEGER NOT NULL,
+    last_seen_at   TIMESTAMPTZ NOT NULL,
+    last_seen_window VARCHAR NOT NULL,        -- label of that run's window
+    nights_seen    INTEGER NOT NULL,          -- runs (windows) that found it present
+    status         VARCHAR NOT NULL,          -- new | persisting | resolved | reopened
+    resolved_run   INTEGER,
+    resolved_at    TIMESTAMPTZ                -- the cutoff of the run that no longer found it
+);
