@@ -244,6 +244,20 @@ def summary_document(
     }
 
 
+TREND_NIGHTS = 14
+
+
+def add_history(
+    con: duckdb.DuckDBPyConnection, context: report.ReportContext, record: store.RunRecord
+) -> None:
+    """The store's view across nights, for the report (only with --db)."""
+    context.persistent = True
+    context.trend_nights = store.nightly_trend(con, record.kind, TREND_NIGHTS)
+    context.trend = report.trend_charts(context.trend_nights)
+    context.backlog = store.open_backlog(con, record.kind, record.run_id)
+    context.resolved = store.resolved_by(con, record.kind, record.run_id)
+
+
 def exit_status_for(rows: list[dict], fail_on: str) -> int:
     failing = any(findings.at_or_above(row["severity"], fail_on) for row in rows)
     return EXIT_FINDINGS if failing else EXIT_OK
@@ -282,6 +296,8 @@ def write_outputs(
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
     )
+    if run.db is not None:
+        add_history(con, context, record)
     summary = summary_document(run, window, parties, context, stages)
     with report.atomic_directory(run.out) as staging:
         report.write_csv(

@@ -69,6 +69,86 @@ def json_value(value: object) -> object:
 
 
 # ---------------------------------------------------------------------------
+# Trend charts (inline SVG: the report needs no network)
+
+SEVERITY_COLOURS = {"critical": "#a4161a", "high": "#d9480f", "medium": "#b08900", "low": "#49657a"}
+CHART_HEIGHT, BAR_SPACING, BAR_WIDTH, LEFT = 150, 56, 34, 44
+
+
+@dataclass
+class Bar:
+    x: int
+    y: Decimal
+    height: Decimal
+    colour: str
+    title: str
+
+
+@dataclass
+class Chart:
+    """One bar chart: geometry in SVG units, computed here so the template only draws."""
+
+    title: str
+    width: int
+    height: int
+    top_label: str
+    bars: list[Bar]
+    labels: list[tuple[int, str]]
+    legend: list[tuple[str, str]]
+
+
+def stacked_chart(title, nights, series, value, label=str) -> Chart:
+    """Bars per night, one segment per series; ``value(night, key)`` is a Decimal or int."""
+    totals = [sum((Decimal(value(n, key)) for key, _ in series), Decimal(0)) for n in nights]
+    peak = max(totals, default=Decimal(0)) or Decimal(1)
+    bars, labels = [], []
+    for index, night in enumerate(nights):
+        x = LEFT + index * BAR_SPACING + (BAR_SPACING - BAR_WIDTH) // 2
+        base = Decimal(CHART_HEIGHT)
+        for key, colour in series:
+            amount = Decimal(value(night, key))
+            if not amount:
+                continue
+            height = (amount / peak * (CHART_HEIGHT - 10)).quantize(Decimal("0.1"))
+            base -= height
+            bars.append(Bar(x, base, height, colour, f"{night['label']}: {label(amount)} {key}"))
+        labels.append((x + BAR_WIDTH // 2, night["label"][-5:]))
+    return Chart(
+        title=title,
+        width=LEFT + BAR_SPACING * max(len(nights), 1) + 10,
+        height=CHART_HEIGHT + 22,
+        top_label=label(peak) if any(totals) else "0",
+        bars=bars,
+        labels=labels,
+        legend=list(series),
+    )
+
+
+def trend_charts(nights: list[dict]) -> list[Chart]:
+    """Findings per night by severity, and money at issue per night per currency."""
+    charts = [
+        stacked_chart(
+            "Findings per night",
+            nights,
+            list(SEVERITY_COLOURS.items()),
+            lambda night, severity: night["severity"].get(severity, 0),
+        )
+    ]
+    currencies = sorted({c for night in nights for c in night["money"]})
+    for currency in currencies:
+        charts.append(
+            stacked_chart(
+                f"Money at issue per night ({currency or 'no currency'})",
+                nights,
+                [(currency, "#1c5fb8")],
+                lambda night, key: night["money"].get(key, 0),
+                label=money,
+            )
+        )
+    return charts
+
+
+# ---------------------------------------------------------------------------
 # The report's context
 
 
@@ -126,6 +206,13 @@ class ReportContext:
     key_columns: list[str]
     rejects: int
     severity_counts: dict[str, int] = field(default_factory=dict)
+    #: Only with a persistent store: nights side by side, what is still open
+    #: from earlier nights, and what tonight's data resolved.
+    trend: list[Chart] = field(default_factory=list)
+    trend_nights: list[dict] = field(default_factory=list)
+    backlog: list[dict] = field(default_factory=list)
+    resolved: list[dict] = field(default_factory=list)
+    persistent: bool = False
 
     @property
     def total_findings(self) -> int:
@@ -182,7 +269,7 @@ def history_table(runs: list[dict]):
     """The runs of a store as a terminal table that fits 80 columns."""
     from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
+    table = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     for title in ("run", "kind", "window", "cutoff", "finds", "crit", "high", "med", "low",
                   "rej", "exit"):  # fmt: skip
         table.add_column(

@@ -11,7 +11,7 @@ nothing), a few carry one injected defect each, with its complete set of finding
 Around the window there are cashbacks of the previous evening and of the hour up to
 the cutoff, some with defects, none ever reported.  Same seed, same bytes.
 
-Conventions where spec 7 leaves room (see also the module's report to the team):
+Conventions where spec 7 leaves room:
 
 * ``amount`` of a finding is the make's amount, except ``cashback_paid_twice`` (the
   sum of the Amounts of every distinct PartnerTransactionId after the first, by
@@ -240,10 +240,9 @@ class _Sim:
 
     def money(self) -> Decimal:
         roll = self.rng.random()
-        if roll < 0.06:
-            return self.rng.choice((Decimal("0.00001"), Decimal("0.00000001"))) * self.rng.randint(
-                1, 9
-            )
+        if roll < 0.06:  # tiny: 0.00003, 0.00000007
+            unit = self.rng.choice((Decimal("0.00001"), Decimal("0.00000001")))
+            return unit * self.rng.randint(1, 9)
         places = self.rng.choice((0, 1, 2, 2, 2, 2, 3, 4, 8))
         amount = Decimal(self.rng.randint(1, 5 * 10 ** (places + 2))).scaleb(-places)
         if 0 < places < 8 and self.rng.random() < 0.1:  # a trailing zero: 1000.50

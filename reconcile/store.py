@@ -184,3 +184,64 @@ def run_history(con: duckdb.DuckDBPyConnection, last: int) -> list[dict]:
 def commit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
+
+
+def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[dict]:
+    """The latest run of each of the last windows, oldest first: findings per
+    severity and check, and money at issue per currency."""
+    rows = con.execute(
+        """WITH latest AS (
+               SELECT run_id, window_label, window_start
+               FROM runs
+               WHERE kind = ? AND superseded_by IS NULL
+               ORDER BY window_start DESC NULLS LAST, run_id DESC
+               LIMIT ?)
+           SELECT l.run_id, l.window_label, f.severity, f."check", coalesce(f.currency, ''),
+                  count(f.finding_id), coalesce(sum(f.amount), 0)
+           FROM latest l LEFT JOIN run_findings f ON f.run_id = l.run_id
+           GROUP BY ALL
+           ORDER BY min(l.window_start), l.run_id""",
+        [kind, last],
+    ).fetchall()
+    nights: dict[int, dict] = {}
+    for run_id, label, severity, check, currency, count, amount in rows:
+        night = nights.setdefault(
+            run_id, {"run_id": run_id, "label": label, "severity": {}, "check": {}, "money": {}}
+        )
+        if severity is None:
+            continue
+        night["severity"][severity] = night["severity"].get(severity, 0) + count
+        night["check"][check] = night["check"].get(check, 0) + count
+        night["money"][currency] = night["money"].get(currency, 0) + amount
+    return list(nights.values())
+
+
+def open_backlog(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
+    """Breaks from earlier windows that the data still shows, oldest first."""
+    names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "user_id",
+             "currency", "amount", "status", "first_seen_at", "nights_seen", "detail")  # fmt: skip
+    rows = con.execute(
+        """SELECT finding_id, "check", severity, bet_id, transaction_id, user_id, currency,
+                  amount, status, first_seen_at, nights_seen, detail
+           FROM finding_register
+           WHERE kind = ? AND status <> 'resolved' AND last_seen_run = ?
+             AND finding_id NOT IN (SELECT finding_id FROM findings)
+           ORDER BY first_seen_at, "check", finding_id""",
+        [kind, run_id],
+    ).fetchall()
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def resolved_by(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
+    """Breaks that this run found resolved."""
+    names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "user_id",
+             "currency", "amount", "first_seen_at", "nights_seen", "resolved_at")  # fmt: skip
+    rows = con.execute(
+        """SELECT finding_id, "check", severity, bet_id, transaction_id, user_id, currency,
+                  amount, first_seen_at, nights_seen, resolved_at
+           FROM finding_register
+           WHERE kind = ? AND resolved_run = ?
+           ORDER BY first_seen_at, "check", finding_id""",
+        [kind, run_id],
+    ).fetchall()
+    return [dict(zip(names, row, strict=True)) for row in rows]
