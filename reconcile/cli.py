@@ -19,14 +19,7 @@ import click
 from reconcile import __version__, report
 from reconcile.errors import InputError
 from reconcile.findings import SEVERITIES
-from reconcile.pipeline import (
-    EXIT_ERROR,
-    ProviderRun,
-    Stages,
-    run_provider,
-    trace_provider_files,
-    trace_store,
-)
+from reconcile.pipeline import EXIT_ERROR, Job, Stages, run_job, trace_files, trace_store
 from reconcile.store import HISTORY_COLUMNS, open_store, run_history
 from reconcile.trace import as_document, render_text
 from reconcile.window import make_window
@@ -43,6 +36,17 @@ def _tolerance(ctx: click.Context, param: click.Parameter, value: str) -> Decima
     if not tolerance.is_finite() or tolerance < 0:
         raise click.BadParameter(f"{value!r} must be a non-negative amount")
     return tolerance
+
+
+def option_group(*options):
+    """One decorator applying several Click options, in the order given."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def window_options(command):
@@ -64,9 +68,7 @@ def window_options(command):
             help="Report a bet as open only if older than this at the cutoff (90s, 15m, 2h, 1d).",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return option_group(*options)(command)
 
 
 def output_options(command):
@@ -87,9 +89,7 @@ def output_options(command):
         ),
         click.option("--quiet", is_flag=True, help="No progress or summary on the terminal."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return option_group(*options)(command)
 
 
 def provider_inputs(required: bool):
@@ -116,13 +116,32 @@ def provider_inputs(required: bool):
             help="Wallet balance snapshots CSV (user_id, currency, balance, as_of). Optional.",
         ),
     ]
+    return option_group(*options)
 
-    def decorate(command):
-        for option in reversed(options):
-            command = option(command)
-        return command
 
-    return decorate
+def cashback_inputs(required: bool):
+    """--make / --accept, for ``cashback`` (required) and ``trace`` (optional)."""
+    options = [
+        click.option(
+            "--make",
+            multiple=True,
+            required=required,
+            metavar="PATH|GLOB",
+            help="Cashback make requests sent: CSV (.gz allowed) or Parquet. Repeat for more.",
+        ),
+        click.option(
+            "--accept",
+            multiple=True,
+            required=required,
+            metavar="PATH|GLOB",
+            help="Accept calls received from the casino: JSON Lines, .gz allowed.",
+        ),
+    ]
+    return option_group(*options)
+
+
+def db_option(help_text: str):
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help=help_text)
 
 
 def _stages(quiet: bool) -> Stages:
@@ -160,20 +179,16 @@ def cli() -> None:
     help="The provider's counterparty id(s). Default: those in its log.",
 )
 @output_options
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Keep records, runs and findings in this DuckDB file across nights.",
-)
+@db_option("Keep records, runs and findings in this DuckDB file across nights.")
 def run(
     provider, ledger, balances, day, start, end, cutoff, grace, tolerance, counterparties,
     out, fail_on, quiet, db,
 ) -> int:  # fmt: skip
-    """Reconcile one window and write the audit outputs.
+    """Reconcile the provider's bets for one window and write the audit outputs.
 
     A bet belongs to the window of its first event on either side; give the
     inputs some data before the window (yesterday's bets) and after it (late
-    settlements) so that those are understood.
+    settlements) so that those are understood, or keep a store with --db.
 
     \b
     Example:
@@ -181,10 +196,9 @@ def run(
           --ledger 'exports/ledger/*.csv*' --balances exports/balances.csv \\
           --date 2026-11-22 --grace 1h --out out/2026-11-22
     """
-    options = ProviderRun(
-        provider=list(provider),
-        ledger=list(ledger),
-        balances=list(balances),
+    job = Job(
+        domain="provider",
+        inputs={"provider": list(provider), "ledger": list(ledger), "balances": list(balances)},
         window=make_window(day=day, start=start, end=end, cutoff=cutoff, grace=grace),
         out=out,
         tolerance=tolerance,
@@ -194,7 +208,40 @@ def run(
         db=db,
         progress=_stages(quiet),
     )
-    outcome = run_provider(options)
+    return _run(job, quiet)
+
+
+@cli.command()
+@cashback_inputs(required=True)
+@window_options
+@output_options
+@db_option("Keep records, runs and findings in this DuckDB file (shared with 'run').")
+def cashback(make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, db) -> int:
+    """Reconcile cashback make requests against the casino's accept calls.
+
+    A cashback belongs to the window of its first make; an accept that is still
+    due (make younger than 30 s plus --grace at the cutoff) is not missing.
+
+    \b
+    Example:
+      reconcile cashback --make 'exports/cashback-make*.csv' \\
+          --accept 'logs/accept/*.jsonl*' --date 2026-11-22 --out out/cashback-2026-11-22
+    """
+    job = Job(
+        domain="cashback",
+        inputs={"make": list(make), "accept": list(accept)},
+        window=make_window(day=day, start=start, end=end, cutoff=cutoff, grace=grace),
+        out=out,
+        fail_on=fail_on,
+        grace_text=grace,
+        db=db,
+        progress=_stages(quiet),
+    )
+    return _run(job, quiet)
+
+
+def _run(job: Job, quiet: bool) -> int:
+    outcome = run_job(job)
     if not quiet:
         click.echo(
             f"{outcome.findings} finding(s), {outcome.rejects} rejected record(s); "
@@ -203,13 +250,12 @@ def run(
     return outcome.exit_status
 
 
-def _selector(bet, tx, request, session, user) -> tuple[str, str]:
-    given = [(name, value) for name, value in
-             (("bet", bet), ("tx", tx), ("request", request), ("session", session), ("user", user))
-             if value]  # fmt: skip
-    if len(given) != 1:
-        raise click.UsageError("give exactly one of --bet, --tx, --request, --session, --user")
-    return given[0]
+def _selector(**given: str | None) -> tuple[str, str]:
+    chosen = [(name, value) for name, value in given.items() if value]
+    if len(chosen) != 1:
+        names = ", ".join(f"--{name}" for name in given)
+        raise click.UsageError(f"give exactly one of {names}")
+    return chosen[0]
 
 
 @cli.command()
@@ -218,15 +264,16 @@ def _selector(bet, tx, request, session, user) -> tuple[str, str]:
 @click.option("--request", metavar="ID", help="A provider request id (X-Request-Id).")
 @click.option("--session", metavar="ID", help="A game session id.")
 @click.option("--user", metavar="ID", help="A user id: the whole wallet.")
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the store written by 'reconcile run --db'.",
-)
+@click.option("--cashback", "cashback_id", metavar="ID", help="A cashback id (CashbackId).")
+@db_option("Read the store written with --db.")
 @provider_inputs(required=False)
+@cashback_inputs(required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--limit", default=500, show_default=True, help="At most this many calls/bookings.")
-def trace(bet, tx, request, session, user, db, provider, ledger, balances, fmt, limit) -> int:
+@click.option("--limit", default=500, show_default=True, help="At most this many records.")
+def trace(
+    bet, tx, request, session, user, cashback_id, db, provider, ledger, balances, make, accept,
+    fmt, limit,
+) -> int:  # fmt: skip
     """Tell everything that happened to one id, on both sides, in time order.
 
     Each provider call (time, operation, request id, amounts, HTTP status,
@@ -240,22 +287,28 @@ def trace(bet, tx, request, session, user, db, provider, ledger, balances, fmt, 
       reconcile trace --db recon.duckdb --bet 4178696881
       reconcile trace --provider 'logs/*.jsonl*' --ledger 'exports/*.csv*' --tx 389
       reconcile trace --db recon.duckdb --user u1001 --format json
+      reconcile trace --make make.csv --accept 'accept/*.jsonl' --cashback 480
     """
-    selector, value = _selector(bet, tx, request, session, user)
-    if db and (provider or ledger):
-        raise click.UsageError("give either --db or --provider/--ledger, not both")
+    selector, value = _selector(
+        bet=bet, tx=tx, request=request, session=session, user=user, cashback=cashback_id
+    )
+    files = {"provider": provider, "ledger": ledger, "balances": balances, "make": make,
+             "accept": accept}  # fmt: skip
+    domain = "cashback" if selector == "cashback" else "provider"
+    needed = ("make", "accept") if domain == "cashback" else ("provider", "ledger")
+    if db and any(files.values()):
+        raise click.UsageError("give either --db or input files, not both")
     if db:
         story = trace_store(db, selector, value, limit)
-    elif provider and ledger:
-        files = ProviderRun(
-            provider=list(provider),
-            ledger=list(ledger),
-            balances=list(balances),
+    elif all(files[kind] for kind in needed):
+        job = Job(
+            domain=domain,
+            inputs={kind: list(paths) for kind, paths in files.items() if paths},
             window=make_window(day=None, start=None, end=None, cutoff=None, grace="0"),
         )
-        story = trace_provider_files(files, selector, value, limit)
+        story = trace_files(job, selector, value, limit)
     else:
-        raise click.UsageError("give --db, or both --provider and --ledger")
+        raise click.UsageError(f"give --db, or --{needed[0]} and --{needed[1]}")
     if not story.found:
         click.echo(f"nothing found for {selector} {value!r}", err=True)
         return EXIT_NOT_FOUND

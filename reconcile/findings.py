@@ -37,6 +37,7 @@ class Check:
     severity: str
     title: str
     meaning: str  # for the report's glossary: what happened, in a finance reader's words
+    domain: str = "provider"  # provider | cashback
 
 
 CHECKS = {
@@ -75,29 +76,97 @@ CHECKS = {
               "A booking under the provider's name that no call in its log accounts for."),
         Check("open_bet", "low", "Bet still open",
               "A stake was taken and nothing has settled it yet (older than the grace period)."),
+        Check("cashback_paid_twice", "high", "Cashback paid twice",
+              "The casino accepted the same cashback payment two or more times under different "
+              "transaction ids: the player was paid more than once.", "cashback"),
+        Check("cashback_cancel_unpaid", "high", "Cancellation of an unpaid cashback",
+              "The casino accepted a cancellation of a cashback that it never paid: the player "
+              "lost money.", "cashback"),
+        Check("cashback_amount_mismatch", "high", "Cashback paid with another amount",
+              "The amount or tax the casino accepted differs from what was sent (accepted minus "
+              "sent).", "cashback"),
+        Check("cashback_user_mismatch", "high", "Cashback paid to another user",
+              "The casino accepted the cashback for a different user than it was sent for.",
+              "cashback"),
+        Check("cashback_unknown", "high", "Accept of a cashback never sent",
+              "The casino reported a cashback (or cancellation) that no make request was sent "
+              "for.", "cashback"),
+        Check("cashback_rejected", "medium", "Cashback refused by the casino",
+              "Every answer of the casino was an error: the player was not paid.", "cashback"),
+        Check("cashback_missing_accept", "medium", "Cashback never answered",
+              "No accept came for the make request by the cutoff: its outcome is unknown.",
+              "cashback"),
+        Check("cashback_late_accept", "low", "Cashback answered late",
+              "The casino's first answer came more than 30 seconds after the request.",
+              "cashback"),
     )
 }  # fmt: skip
 
-#: Files in ``sql/checks``; ``duplicates`` raises all three duplicate_* checks.
-CHECK_FILES = (
-    "open_bet", "missing_payout", "missing_payin", "duplicates", "payout_and_refund",
-    "orphan_settlement", "amount_mismatch", "status_mismatch", "unmatched_ledger",
-    "balance_mismatch", "balance_drift",
-)  # fmt: skip
-
 FINDING_COLUMNS = """
-    finding_id     VARCHAR NOT NULL,  -- stable: derived from the check and its key
-    "check"        VARCHAR NOT NULL,
-    severity       VARCHAR NOT NULL,
-    bet_id         VARCHAR,
-    transaction_id VARCHAR,
-    user_id        VARCHAR,
-    currency       VARCHAR,
-    amount         DECIMAL(38, 8) NOT NULL,
-    detail         VARCHAR NOT NULL,
-    occurred_at    TIMESTAMPTZ,       -- when it happened, for people
-    anchor_at      TIMESTAMPTZ        -- decides the window; NULL: every window
+    finding_id       VARCHAR,           -- stable: derived from the check and its key
+    "check"          VARCHAR NOT NULL,
+    severity         VARCHAR NOT NULL,
+    bet_id           VARCHAR,
+    transaction_id   VARCHAR,
+    cashback_id      VARCHAR,
+    transaction_type INTEGER,
+    user_id          VARCHAR,
+    currency         VARCHAR,
+    amount           DECIMAL(38, 8) NOT NULL,
+    detail           VARCHAR NOT NULL,
+    occurred_at      TIMESTAMPTZ,       -- when it happened, for people
+    anchor_at        TIMESTAMPTZ,       -- decides the window; NULL: every window
+    key_extra        VARCHAR            -- part of the key when the columns above are not enough
 """
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One reconciliation: the provider's bets, or the casino's cashback."""
+
+    name: str
+    scope: str  # sql file preparing what the checks see
+    check_files: tuple[str, ...]  # sql files, each a SELECT of findings
+    latest_time: str  # SQL: the default cutoff, the latest time in its data
+    totals: str  # sql file: money per currency for the report
+    totals_columns: tuple[tuple[str, str, str], ...]  # (name, label, count|money|text)
+    remember: str | None = None  # sql file keeping what the trace needs, after the checks
+
+
+DOMAINS = {
+    "provider": Domain(
+        "provider",
+        "scope",
+        tuple(f"checks/{name}" for name in (
+            "open_bet", "missing_payout", "missing_payin", "duplicates", "payout_and_refund",
+            "orphan_settlement", "amount_mismatch", "status_mismatch", "unmatched_ledger",
+            "balance_mismatch", "balance_drift")),
+        """SELECT max(t) FROM (SELECT max(event_time) AS t FROM calls
+                                UNION ALL SELECT max(created_at) FROM bookings
+                                UNION ALL SELECT max(as_of) FROM snapshots)""",
+        "totals",
+        (("currency", "Currency", "text"), ("bets", "Bets", "count"),
+         ("bookings", "Bookings", "count"), ("stakes", "Stakes", "money"),
+         ("wins", "Wins", "money"), ("refunds", "Refunds", "money"),
+         ("net", "Net (stakes - wins - refunds)", "money")),
+        remember="remember_matches",
+    ),
+    "cashback": Domain(
+        "cashback",
+        "cashback/scope",
+        tuple(f"cashback/checks/{code}" for code in (
+            "cashback_paid_twice", "cashback_cancel_unpaid", "cashback_amount_mismatch",
+            "cashback_user_mismatch", "cashback_unknown", "cashback_rejected",
+            "cashback_missing_accept", "cashback_late_accept")),
+        """SELECT max(t) FROM (SELECT max(sent_at) AS t FROM makes
+                                UNION ALL SELECT max(logged_at) FROM accepts)""",
+        "cashback/totals",
+        (("currency", "Currency", "text"), ("cashbacks", "Cashbacks", "count"),
+         ("payments", "Payments sent", "money"), ("cancellations", "Cancellations sent", "money"),
+         ("accepted", "Payments accepted", "money"), ("refused", "Payments refused", "money"),
+         ("unanswered", "Payments not answered", "money")),
+    ),
+}  # fmt: skip
 
 
 def severity_rank(severity: str) -> int:
@@ -109,14 +178,9 @@ def at_or_above(severity: str, threshold: str) -> bool:
     return severity_rank(severity) <= severity_rank(threshold)
 
 
-def latest_time_seen(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    """The default cutoff: the latest call, booking or snapshot time in the inputs."""
-    return con.execute(
-        """SELECT max(t) FROM (
-               SELECT max(event_time) AS t FROM calls
-               UNION ALL SELECT max(created_at) FROM bookings
-               UNION ALL SELECT max(as_of) FROM snapshots)"""
-    ).fetchall()[0][0]
+def latest_time_seen(con: duckdb.DuckDBPyConnection, domain: str = "provider") -> datetime | None:
+    """The default cutoff: the latest time in the domain's data (the store's, with --db)."""
+    return con.execute(DOMAINS[domain].latest_time).fetchall()[0][0]
 
 
 def provider_counterparties(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -143,43 +207,49 @@ def bind_parameters(
 
 
 def find(
-    con: duckdb.DuckDBPyConnection, window: Window, tolerance: Decimal, counterparties: list[str]
+    con: duckdb.DuckDBPyConnection,
+    window: Window,
+    tolerance: Decimal = Decimal(0),
+    counterparties: list[str] | None = None,
+    domain: str = "provider",
 ) -> None:
-    """Fill ``all_findings`` (every bet up to the cutoff) and ``findings`` (the window's).
+    """Fill ``all_findings`` (everything up to the cutoff) and ``findings`` (the window's).
 
     ``window.cutoff`` must be set.
     """
-    bind_parameters(con, window, tolerance, counterparties)
+    checks = DOMAINS[domain]
+    bind_parameters(con, window, tolerance, counterparties or [])
     con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
     con.executemany(
         "INSERT INTO check_severity VALUES (?, ?)",
         [[c.code, c.severity] for c in CHECKS.values()],
     )
-    con.execute(sql("scope"))
+    con.execute(sql(checks.scope))
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_findings ({FINDING_COLUMNS})")
-    for name in CHECK_FILES:
+    for name in checks.check_files:
         con.execute(
-            f"""INSERT INTO all_findings
-                SELECT finding_id(r."check", r.bet_id, r.transaction_id, r.user_id, r.key_extra),
-                       r."check", s.severity, r.bet_id, r.transaction_id,
-                       r.user_id, r.currency, r.amount, r.detail, r.occurred_at, r.anchor_at
-                FROM ({sql("checks/" + name)}) AS r
-                JOIN check_severity s ON s.code = r."check" """
+            f"""INSERT INTO all_findings BY NAME
+                SELECT s.severity, r.*
+                FROM ({sql(name)}) AS r JOIN check_severity s ON s.code = r."check" """
         )
+    if checks.remember:
+        con.execute(sql(checks.remember))
+    con.execute(
+        """UPDATE all_findings SET finding_id = finding_id("check", bet_id, transaction_id,
+               cashback_id, transaction_type, user_id, key_extra)"""
+    )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE findings AS
-           SELECT f.* FROM all_findings f CROSS JOIN run_params p
+           SELECT f.* EXCLUDE (key_extra) FROM all_findings f CROSS JOIN run_params p
            WHERE f.anchor_at IS NULL
               OR ((p.window_start IS NULL OR f.anchor_at >= p.window_start)
                   AND (p.window_end IS NULL OR f.anchor_at < p.window_end))"""
     )
 
 
-def totals_per_currency(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Stakes, wins and refunds booked for the provider in the window, per currency.
-
-    By booking time (the finance view of a day), up to the cutoff.
-    """
-    rows = con.execute(sql("totals")).fetchall()
-    names = ("currency", "bookings", "bets", "stakes", "wins", "refunds", "net")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+def totals_per_currency(con: duckdb.DuckDBPyConnection, domain: str = "provider") -> list[dict]:
+    """Money per currency in the window, for the report (``sql/totals.sql``,
+    ``sql/cashback/totals.sql``)."""
+    result = con.execute(sql(DOMAINS[domain].totals))
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

@@ -52,33 +52,14 @@ BOOKING_FIELDS = (
 )  # fmt: skip
 SNAPSHOT_FIELDS = ("user_id", "currency", "balance", "as_of")
 
-#: The provider's flat CSV form: its column names, and the landing field of each.
-PROVIDER_CSV_COLUMNS = {
-    "timestamp": "event_time",
-    **{name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")},
-}
-#: Columns without which a file cannot be reconciled at all (exit 2, not rejects).
-REQUIRED_COLUMNS = {
-    "provider": ("timestamp", "operation", "bet_id", "http_status", "response_code"),
-    "ledger": (
-        "transaction_id",
-        "created_at",
-        "counterparty_id",
-        "type",
-        "user_id",
-        "bet_id",
-        "amount",
-        "balance_before",
-        "balance_after",
-    ),
-    "balances": SNAPSHOT_FIELDS,
-}
-#: Where each kind of input lands, and the fields of its landing table.
-LANDING = {
-    "provider": ("raw_calls", CALL_FIELDS),
-    "ledger": ("raw_bookings", BOOKING_FIELDS),
-    "balances": ("raw_snapshots", SNAPSHOT_FIELDS),
-}
+MAKE_FIELDS = (
+    "cashback_id", "partner_user_id", "transaction_type", "amount", "tax_amount", "currency",
+    "sent_at",
+)  # fmt: skip
+ACCEPT_FIELDS = (
+    "logged_at", "error_code", "message", "cashback_id", "partner_user_id",
+    "partner_transaction_id", "transaction_type", "amount", "tax_amount", "http_status", "error",
+)  # fmt: skip
 
 _PROVIDER_PATH = re.compile(
     r"^/v1/sessions/(?P<session>[^/?]+)/(?:bets/(?P<op>pay-in-out|pay-in|pay-out|refund)|(?P<bal>balance))/?(?:\?.*)?$"
@@ -156,7 +137,7 @@ def detect_format(kind: str, path: Path) -> str:
         head = stream.read(4096).lstrip(BOM).lstrip()
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(b"{") and kind == "provider":
+    if head.startswith(b"{") and KINDS[kind].json_fields is not None:
         return "jsonl"
     return "csv"
 
@@ -271,6 +252,78 @@ def call_fields(record: dict) -> tuple[str | None, ...]:
     return tuple(_text(values[name], name) for name in CALL_FIELDS)
 
 
+def accept_fields(record: dict) -> tuple[str | None, ...]:
+    """The landing fields of one cashback accept call (spec 7.1, seed 002).
+
+    The Authorization header is not read at all: it never reaches the store.
+    """
+    request = _object(record, "request")
+    body = _object(request, "body")
+    value = _object(body, "Value")
+    response = _object(record, "response")
+    values = {
+        "logged_at": record.get("loggedAt"),
+        "error_code": body.get("ErrorCode"),
+        "message": body.get("Message"),
+        "cashback_id": value.get("CashbackId"),
+        "partner_user_id": value.get("PartnerUserId"),
+        "partner_transaction_id": value.get("PartnerTransactionId"),
+        "transaction_type": value.get("TransactionType"),
+        "amount": value.get("Amount"),
+        "tax_amount": value.get("TaxAmount"),
+        "http_status": response.get("status"),
+        "error": record.get("error"),
+    }
+    return tuple(_text(values[name], name) for name in ACCEPT_FIELDS)
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """One kind of input file: where it lands and how its records are read."""
+
+    name: str  # the --option without dashes
+    table: str  # landing table (sql/raw_tables.sql)
+    fields: tuple[str, ...]  # landing fields, in table order
+    required: tuple[str, ...]  # columns a CSV/Parquet file must have (exit 2 otherwise)
+    normalise: str  # sql/<normalise>.sql types, rejects and stores the landed records
+    formats: tuple[str, ...]  # what the spec allows for this input
+    json_fields: Callable[[dict], tuple] | None = None  # JSON Lines form, when it has one
+    csv_columns: dict[str, str] | None = None  # CSV column -> field, when names differ
+
+    def column_map(self) -> dict[str, str]:
+        return self.csv_columns or {field: field for field in self.fields}
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        InputKind(
+            "provider", "raw_calls", CALL_FIELDS,
+            required=("timestamp", "operation", "bet_id", "http_status", "response_code"),
+            normalise="normalise_calls", formats=("jsonl", "csv"),
+            json_fields=call_fields,
+            csv_columns={"timestamp": "event_time", **{
+                name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")}},
+        ),
+        InputKind(
+            "ledger", "raw_bookings", BOOKING_FIELDS,
+            required=("transaction_id", "created_at", "counterparty_id", "type", "user_id",
+                      "bet_id", "amount", "balance_before", "balance_after"),
+            normalise="normalise_bookings", formats=("csv", "parquet"),
+        ),
+        InputKind("balances", "raw_snapshots", SNAPSHOT_FIELDS, required=SNAPSHOT_FIELDS,
+                  normalise="normalise_snapshots", formats=("csv",)),
+        InputKind(
+            "make", "raw_makes", MAKE_FIELDS,
+            required=("cashback_id", "partner_user_id", "transaction_type", "amount", "sent_at"),
+            normalise="normalise_makes", formats=("csv", "parquet"),
+        ),
+        InputKind("accept", "raw_accepts", ACCEPT_FIELDS, required=(),
+                  normalise="normalise_accepts", formats=("jsonl",), json_fields=accept_fields),
+    )
+}  # fmt: skip
+
+
 def _jsonl_records(
     stream: IO[bytes], to_fields: Callable[[dict], tuple]
 ) -> Iterator[tuple[int, tuple | None, str | None]]:
@@ -319,11 +372,11 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[str] | None, str]]:
         yield first, None if spans_bad else cells, raw_text
 
 
-def _csv_header(path: Path, cells: list[str] | None, kind: str) -> list[str]:
+def _csv_header(path: Path, cells: list[str] | None, kind: InputKind) -> list[str]:
     if cells is None:
         raise InputError(f"{path}: the header row is not valid UTF-8")
     header = [cell.strip().lower() for cell in cells]
-    wanted = REQUIRED_COLUMNS[kind]
+    wanted = kind.required
     missing = [column for column in wanted if column not in header]
     if missing:
         raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
@@ -331,7 +384,7 @@ def _csv_header(path: Path, cells: list[str] | None, kind: str) -> list[str]:
 
 
 def _csv_records(
-    stream: IO[bytes], path: Path, kind: str
+    stream: IO[bytes], path: Path, kind: InputKind
 ) -> Iterator[tuple[int, tuple | None, str | None]]:
     """``(line, fields, problem)`` per CSV record, fields in landing order."""
     rows = _csv_rows(stream)
@@ -339,8 +392,8 @@ def _csv_records(
     if first is None:
         raise InputError(f"{path}: the file is empty (no header row)")
     header = _csv_header(path, first[1], kind)
-    names = PROVIDER_CSV_COLUMNS if kind == "provider" else {f: f for f in LANDING[kind][1]}
-    fields = LANDING[kind][1]
+    names = kind.column_map()
+    fields = kind.fields
     positions = [header.index(column) if column in header else None for column in names]
     order = [fields.index(names[column]) for column in names]
     width = len(header)
@@ -397,13 +450,13 @@ class _Lander:
 
 
 def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
-    table, fields = LANDING[source.kind]
-    lander = _Lander(con, table, fields)
+    kind = KINDS[source.kind]
+    lander = _Lander(con, kind.table, kind.fields)
     with _reading(source.path) as stream:
         if source.format == "jsonl":
-            records = _jsonl_records(stream, call_fields)
+            records = _jsonl_records(stream, kind.json_fields)
         else:
-            records = _csv_records(stream, source.path, source.kind)
+            records = _csv_records(stream, source.path, kind)
         for line, values, problem in records:
             source.rows_in += 1
             lander.add(source.file_id, line, values, problem)
@@ -412,7 +465,8 @@ def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
 
 def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     """Parquet rows land like CSV rows; their "line" is the 1-based row number."""
-    table, fields = LANDING[source.kind]
+    kind = KINDS[source.kind]
+    table, fields = kind.table, kind.fields
     try:
         described = con.execute(
             "DESCRIBE SELECT * FROM read_parquet(?)", [str(source.path)]
@@ -420,7 +474,7 @@ def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> No
     except duckdb.Error as exc:
         raise InputError(f"{source.path}: not a readable Parquet file ({exc})") from None
     present = {row[0].lower(): row[0] for row in described}
-    missing = [c for c in REQUIRED_COLUMNS[source.kind] if c not in present]
+    missing = [c for c in kind.required if c not in present]
     if missing:
         raise InputError(f"{source.path}: missing required column(s) {', '.join(missing)}")
     selected = ", ".join(
@@ -450,15 +504,21 @@ def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def land_files(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
     for source in sources:
+        allowed = KINDS[source.kind].formats
+        if source.format not in allowed:
+            raise InputError(
+                f"{source.path}: --{source.kind} takes {' or '.join(allowed)}, "
+                f"this file is {source.format}"
+            )
         if source.format == "parquet":
             _land_parquet_file(con, source)
         else:
             _land_text_file(con, source)
 
 
-def normalise(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("normalise_calls", "normalise_bookings", "normalise_snapshots"):
-        con.execute(sql(name))
+def normalise(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> None:
+    for name in kinds:
+        con.execute(sql(KINDS[name].normalise))
 
 
 def plan_sources(
@@ -539,7 +599,7 @@ def load_inputs(
     new = [s for s in sources if s.is_new(run_id)]
     create_landing_tables(con)
     land_files(con, new)
-    normalise(con)
+    normalise(con, list(inputs))
     _count_outcomes(con, new)
     _store_reject_texts(con, new)
     insert_rows(

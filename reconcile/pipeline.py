@@ -1,7 +1,10 @@
-"""The nightly job, stage by stage: load → find → outputs.
+"""The nightly job, stage by stage: load → find → store → outputs.
 
-``run_provider`` is what ``reconcile run`` does; the CLI only parses options and
-turns :class:`~reconcile.errors.InputError` into exit status 2.
+One path serves both reconciliations (``reconcile run`` for the provider's
+bets, ``reconcile cashback`` for the casino's cashback): they differ only in
+their inputs and their :class:`~reconcile.findings.Domain`.  The CLI parses
+options into a :class:`Job` and turns :class:`~reconcile.errors.InputError` into
+exit status 2.
 """
 
 from __future__ import annotations
@@ -23,36 +26,28 @@ from reconcile.window import Window
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
-FINDING_COLUMNS = [
-    "finding_id", "status", "check", "severity", "bet_id", "transaction_id", "user_id",
-    "currency", "amount", "detail", "occurred_at",
-]  # fmt: skip
 REJECT_COLUMNS = ["file", "line", "reason", "raw"]
 
 
-@dataclass
-class ProviderRun:
-    """The options of one ``reconcile run``."""
+@dataclass(frozen=True)
+class Presentation:
+    """How one domain's findings are written: the title and the identifying columns."""
 
-    provider: list[str]
-    ledger: list[str]
-    balances: list[str]
-    window: Window
-    out: Path | None = None
-    tolerance: Decimal = Decimal(0)
-    counterparties: list[str] = field(default_factory=list)
-    fail_on: str = "high"
-    grace_text: str = "0"
-    db: Path | None = None
-    progress: Stages | None = None
+    title: str
+    key_columns: tuple[str, ...]
+
+    @property
+    def finding_columns(self) -> list[str]:
+        return ["finding_id", "status", "check", "severity", *self.key_columns,
+                "currency", "amount", "detail", "occurred_at"]  # fmt: skip
 
 
-@dataclass
-class Outcome:
-    exit_status: int
-    findings: int
-    rejects: int
-    out: Path
+PRESENTATIONS = {
+    "provider": Presentation("Wallet reconciliation", ("bet_id", "transaction_id", "user_id")),
+    "cashback": Presentation(
+        "Cashback reconciliation", ("cashback_id", "transaction_type", "user_id")
+    ),
+}
 
 
 class Stages:
@@ -73,15 +68,32 @@ class Stages:
             self.seconds[name] = round(time.perf_counter() - started, 3)
 
 
-def resolve_inputs(run: ProviderRun) -> dict[str, list[Path]]:
-    """Every file of every option; raises InputError before anything is written."""
-    inputs = {
-        "provider": load.expand_paths(run.provider, "--provider"),
-        "ledger": load.expand_paths(run.ledger, "--ledger"),
-    }
-    if run.balances:
-        inputs["balances"] = load.expand_paths(run.balances, "--balances")
-    return inputs
+@dataclass
+class Job:
+    """The options of one reconciliation run.
+
+    ``inputs`` maps an input kind (``provider``, ``ledger``, ``balances``,
+    ``make``, ``accept``: see ``load.KINDS``) to the paths and globs given for it.
+    """
+
+    domain: str
+    inputs: dict[str, list[str]]
+    window: Window
+    out: Path | None = None
+    tolerance: Decimal = Decimal(0)
+    counterparties: list[str] = field(default_factory=list)
+    fail_on: str = "high"
+    grace_text: str = "0"
+    db: Path | None = None
+    progress: Stages | None = None
+
+
+@dataclass
+class Outcome:
+    exit_status: int
+    findings: int
+    rejects: int
+    out: Path
 
 
 @dataclass
@@ -93,43 +105,55 @@ class Reconciled:
     parties: list[str]
 
 
-def reconcile_provider(
-    con: duckdb.DuckDBPyConnection, run: ProviderRun, record: store.RunRecord, stages: Stages
+def resolve_inputs(job: Job) -> dict[str, list[Path]]:
+    """Every file of every option; raises InputError before anything is written."""
+    return {
+        kind: load.expand_paths(patterns, f"--{kind}")
+        for kind, patterns in job.inputs.items()
+        if patterns
+    }
+
+
+def reconcile(
+    con: duckdb.DuckDBPyConnection, job: Job, record: store.RunRecord, stages: Stages
 ) -> Reconciled:
-    """Load the inputs into the store, run the checks, record the findings."""
-    inputs = resolve_inputs(run)
+    """Load the inputs into the store, run the domain's checks, record the findings."""
+    inputs = resolve_inputs(job)
     with stages.stage("load"):
         sources = load.load_inputs(con, inputs, record.run_id)
-    window = run.window
+    window = job.window
     if window.cutoff is None:
-        window = Window(window.start, window.end, findings.latest_time_seen(con), window.grace)
-    parties = run.counterparties or findings.provider_counterparties(con)
+        latest = findings.latest_time_seen(con, job.domain)
+        window = Window(window.start, window.end, latest, window.grace)
+    parties = []
+    if job.domain == "provider":
+        parties = job.counterparties or findings.provider_counterparties(con)
     with stages.stage("checks"):
-        findings.find(con, window, run.tolerance, parties)
+        findings.find(con, window, job.tolerance, parties, job.domain)
         store.record_findings(con, record, window)
     return Reconciled(sources, window, parties)
 
 
-def run_provider(run: ProviderRun) -> Outcome:
-    """``reconcile run``: with ``--db`` all of it is one transaction of the store."""
-    stages = run.progress or Stages()
-    resolve_inputs(run)  # a missing file is reported before the store is touched
-    con = store.open_store(run.db)
+def run_job(job: Job) -> Outcome:
+    """``reconcile run`` / ``reconcile cashback``: with ``--db``, one store transaction."""
+    stages = job.progress or Stages()
+    resolve_inputs(job)  # a missing file is reported before the store is touched
+    con = store.open_store(job.db)
     try:
-        record = store.begin_run(con, "provider", run.window)
-        done = reconcile_provider(con, run, record, stages)
+        record = store.begin_run(con, job.domain, job.window)
+        done = reconcile(con, job, record, stages)
         with stages.stage("outputs"):
-            return write_outputs(con, run, record, done, stages)
+            return write_outputs(con, job, record, done, stages)
     finally:
         con.close()
 
 
-def trace_provider_files(run: ProviderRun, selector: str, value: str, limit: int) -> Trace:
+def trace_files(job: Job, selector: str, value: str, limit: int) -> Trace:
     """``reconcile trace`` straight from files: an in-memory store, no outputs."""
     con = store.open_store(None)
     try:
-        record = store.begin_run(con, "provider", run.window)
-        reconcile_provider(con, run, record, run.progress or Stages())
+        record = store.begin_run(con, job.domain, job.window)
+        reconcile(con, job, record, job.progress or Stages())
         return build_trace(con, selector, value, limit)
     finally:
         con.close()
@@ -166,25 +190,32 @@ def input_summaries(sources: list[load.SourceFile], run_id: int) -> list[report.
 
 def ordered_findings(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """The window's findings with their state in the register, most severe first."""
-    rows = con.execute(
-        """SELECT f.finding_id, r.status, f."check", f.severity, f.bet_id, f.transaction_id,
-                  f.user_id, f.currency, f.amount, f.detail, f.occurred_at
+    result = con.execute(
+        """SELECT f.* EXCLUDE (anchor_at), r.status
            FROM findings f JOIN finding_register r ON r.finding_id = f.finding_id
-           ORDER BY list_position(?, f.severity), f."check", f.amount DESC, f.bet_id,
-                    f.transaction_id, f.user_id""",
+           ORDER BY list_position(?, f.severity), f."check", abs(f.amount) DESC, f.bet_id,
+                    f.transaction_id, f.cashback_id, f.transaction_type, f.user_id""",
         [list(findings.SEVERITIES)],
-    ).fetchall()
-    return [dict(zip(FINDING_COLUMNS, row, strict=True)) for row in rows]
+    )
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def check_summaries(rows: list[dict]) -> list[report.CheckSummary]:
-    """Every check, found or not, in severity order, money per currency."""
+def check_summaries(rows: list[dict], domain: str) -> list[report.CheckSummary]:
+    """Every check of the domain, found or not, in severity order.
+
+    Money at issue adds absolute amounts per currency: a signed amount (a cashback
+    accepted for less than was sent) is money at issue all the same.
+    """
     counts: dict[str, int] = defaultdict(int)
     money: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in rows:
         counts[row["check"]] += 1
-        money[row["check"]][row["currency"] or ""] += row["amount"]
-    ordered = sorted(findings.CHECKS.values(), key=lambda c: findings.severity_rank(c.severity))
+        money[row["check"]][row["currency"] or ""] += abs(row["amount"])
+    ordered = sorted(
+        (c for c in findings.CHECKS.values() if c.domain == domain),
+        key=lambda c: findings.severity_rank(c.severity),
+    )
     return [
         report.CheckSummary(
             c.code, c.title, c.meaning, c.severity, counts[c.code], dict(money[c.code])
@@ -206,28 +237,24 @@ def reject_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> list[list]:
 
 
 def summary_document(
-    run: ProviderRun,
-    window: Window,
-    parties: list[str],
-    context: report.ReportContext,
-    stages: Stages,
+    job: Job, window: Window, context: report.ReportContext, stages: Stages
 ) -> dict:
     return {
         "tool": "reconcile",
         "version": __version__,
-        "command": "run",
+        "command": "run" if job.domain == "provider" else "cashback",
         "generated_at": context.generated_at,
         "window": {
             "label": window.label,
             "from": window.start,
             "to": window.end,
             "cutoff": window.cutoff,
-            "grace": run.grace_text,
+            "grace": job.grace_text,
             "grace_seconds": int(window.grace.total_seconds()),
         },
-        "counterparties": parties,
-        "tolerance": run.tolerance,
-        "fail_on": run.fail_on,
+        "counterparties": context.parties,
+        "tolerance": job.tolerance,
+        "fail_on": job.fail_on,
         "exit_status": context.exit_status,
         "findings": {
             "total": context.total_findings,
@@ -263,47 +290,60 @@ def exit_status_for(rows: list[dict], fail_on: str) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def write_outputs(
-    con: duckdb.DuckDBPyConnection,
-    run: ProviderRun,
-    record: store.RunRecord,
-    done: Reconciled,
-    stages: Stages,
-) -> Outcome:
-    window, parties, sources = done.window, done.parties, done.sources
+def build_context(
+    con: duckdb.DuckDBPyConnection, job: Job, record: store.RunRecord, done: Reconciled
+) -> report.ReportContext:
     rows = ordered_findings(con)
-    rejects = reject_rows(con, record.run_id)
-    checks = check_summaries(rows)
+    checks = check_summaries(rows, job.domain)
+    domain = findings.DOMAINS[job.domain]
+    presentation = PRESENTATIONS[job.domain]
     context = report.ReportContext(
-        title="Wallet reconciliation",
-        kind="provider",
+        title=presentation.title,
+        kind=job.domain,
         generated_at=datetime.now(UTC),
-        window_label=window.label,
-        window_start=window.start,
-        window_end=window.end,
-        cutoff=window.cutoff,
-        grace=run.grace_text,
-        parties=parties,
-        fail_on=run.fail_on,
-        exit_status=exit_status_for(rows, run.fail_on),
-        inputs=input_summaries(sources, record.run_id),
-        totals=findings.totals_per_currency(con),
+        window_label=done.window.label,
+        window_start=done.window.start,
+        window_end=done.window.end,
+        cutoff=done.window.cutoff,
+        grace=job.grace_text,
+        parties=done.parties,
+        fail_on=job.fail_on,
+        exit_status=exit_status_for(rows, job.fail_on),
+        inputs=input_summaries(done.sources, record.run_id),
+        totals=findings.totals_per_currency(con, job.domain),
+        totals_columns=list(domain.totals_columns),
         checks=checks,
         findings=rows,
-        key_columns=["bet_id", "transaction_id", "user_id"],
-        rejects=len(rejects),
+        key_columns=list(presentation.key_columns),
+        rejects=0,
         severity_counts={
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
     )
-    if run.db is not None:
+    if job.db is not None:
         add_history(con, context, record)
-    summary = summary_document(run, window, parties, context, stages)
-    with report.atomic_directory(run.out) as staging:
+    return context
+
+
+def write_outputs(
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    record: store.RunRecord,
+    done: Reconciled,
+    stages: Stages,
+) -> Outcome:
+    """Write the four outputs into a staging folder, commit the store, then move them
+    into place: a finished-looking report exists only for a committed run."""
+    context = build_context(con, job, record, done)
+    rejects = reject_rows(con, record.run_id)
+    context.rejects = len(rejects)
+    columns = PRESENTATIONS[job.domain].finding_columns
+    summary = summary_document(job, done.window, context, stages)
+    with report.atomic_directory(job.out) as staging:
         report.write_csv(
             staging / "findings.csv",
-            FINDING_COLUMNS,
-            ([row[c] for c in FINDING_COLUMNS] for row in rows),
+            columns,
+            ([row[c] for c in columns] for row in context.findings),
         )
         report.write_csv(staging / "rejects.csv", REJECT_COLUMNS, rejects)
         report.write_json(staging / "summary.json", summary)
@@ -312,9 +352,9 @@ def write_outputs(
             con,
             record,
             exit_status=context.exit_status,
-            findings=len(rows),
+            findings=len(context.findings),
             rejects=len(rejects),
             summary=report.json_text(summary),
         )
         store.commit(con)
-    return Outcome(context.exit_status, len(rows), len(rejects), run.out)
+    return Outcome(context.exit_status, len(context.findings), len(rejects), job.out)

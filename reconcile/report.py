@@ -35,15 +35,30 @@ _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 # Values as text
 
 
-def money(value: Decimal | None) -> str:
-    """``10.50``, ``0.00001``, ``100.00``: exact, at least two decimals, no exponent."""
+def money(value: Decimal | None, grouped: bool = False) -> str:
+    """``10.50``, ``0.00001``, ``100.00``: exact, at least two decimals, no exponent.
+
+    ``grouped`` adds thousands separators (``1,234.50``), for people, not machines.
+    """
     if value is None:
         return ""
     text = format(Decimal(value), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     whole, _, fraction = text.partition(".")
+    if grouped:
+        sign, digits = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+        whole = sign + f"{int(digits):,}"
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def compact(value: Decimal | int) -> str:
+    """An axis label: ``950``, ``12.3k``, ``4.5M`` (display only, never summed)."""
+    number = Decimal(value)
+    for limit, suffix in ((Decimal(10) ** 9, "G"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k")):
+        if abs(number) >= limit:
+            return f"{(number / limit).quantize(Decimal('0.1'))}{suffix}"
+    return str(number.quantize(Decimal(1)) if number == number.to_integral() else number)
 
 
 def safe_cell(value: object) -> str:
@@ -117,7 +132,7 @@ def stacked_chart(title, nights, series, value, label=str) -> Chart:
         title=title,
         width=LEFT + BAR_SPACING * max(len(nights), 1) + 10,
         height=CHART_HEIGHT + 22,
-        top_label=label(peak) if any(totals) else "0",
+        top_label=compact(peak) if any(totals) else "0",
         bars=bars,
         labels=labels,
         legend=list(series),
@@ -201,6 +216,7 @@ class ReportContext:
     exit_status: int
     inputs: list[InputSummary]
     totals: list[dict]
+    totals_columns: list[tuple[str, str, str]]  # (key, label, count|money|text)
     checks: list[CheckSummary]
     findings: list[dict]
     key_columns: list[str]
@@ -296,7 +312,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["money"] = money
+    env.filters["money"] = lambda value: money(value, grouped=True)
     env.filters["iso"] = iso
     env.filters["when"] = lambda t: iso(t).replace("T", " ").removesuffix("Z")
     env.filters["thousands"] = lambda n: f"{n:,}"

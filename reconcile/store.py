@@ -69,18 +69,21 @@ def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise StoreError(f"--db {path}: not a DuckDB file ({str(exc).splitlines()[0]})") from None
 
 
-def _schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+def _schema_version(con: duckdb.DuckDBPyConnection, path: Path | None) -> int | None:
     tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
     if not tables:
         return None
     if "schema_info" not in tables:
-        raise StoreError("--db: this DuckDB file is not a reconcile store (no schema_info)")
+        raise StoreError(
+            f"--db {path}: not a reconcile store (it has tables {', '.join(sorted(tables)[:3])}"
+            f"{', …' if len(tables) > 3 else ''} but no schema_info); give a new file or a store"
+        )
     rows = con.execute("SELECT max(version) FROM schema_info").fetchall()
     return rows[0][0]
 
 
 def _prepare_schema(con: duckdb.DuckDBPyConnection, path: Path | None, read_only: bool) -> None:
-    version = _schema_version(con)
+    version = _schema_version(con, path)
     if version is not None and version > SCHEMA_VERSION:
         raise StoreError(
             f"--db {path}: written by a newer reconcile (schema {version}, this one knows "

@@ -22,7 +22,7 @@ import duckdb
 from reconcile.report import money
 from reconcile.window import iso
 
-SELECTORS = ("bet", "tx", "request", "session", "user")
+SELECTORS = ("bet", "tx", "request", "session", "user", "cashback")
 HOW = {1: "transaction id", 2: "request id", 3: "bet and type"}
 TX_FIELDS = (("tx", "transaction_id"), ("bet tx", "bet_transaction_id"),
              ("win tx", "win_transaction_id"))  # fmt: skip
@@ -42,6 +42,14 @@ FINDING_COLUMNS = (
     "finding_id", "check", "severity", "status", "bet_id", "transaction_id", "user_id",
     "currency", "amount", "detail", "first_seen_at", "nights_seen", "resolved_at",
 )  # fmt: skip
+MAKE_COLUMNS = (
+    "make_id", "sent_at", "cashback_id", "transaction_type", "partner_user_id", "amount",
+    "tax_amount", "currency",
+)  # fmt: skip
+ACCEPT_COLUMNS = (
+    "accept_id", "logged_at", "cashback_id", "transaction_type", "error_code", "message",
+    "partner_user_id", "partner_transaction_id", "amount", "tax_amount", "http_status", "error",
+)  # fmt: skip
 
 
 @dataclass
@@ -51,11 +59,13 @@ class Trace:
     calls: list[dict] = field(default_factory=list)
     bookings: list[dict] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
+    makes: list[dict] = field(default_factory=list)
+    accepts: list[dict] = field(default_factory=list)
     truncated: int = 0
 
     @property
     def found(self) -> bool:
-        return bool(self.calls or self.bookings or self.findings)
+        return bool(self.calls or self.bookings or self.findings or self.makes or self.accepts)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, query: str, params: list, names) -> list[dict]:
@@ -89,6 +99,8 @@ def build_trace(
     con: duckdb.DuckDBPyConnection, selector: str, value: str, limit: int = 500
 ) -> Trace:
     """Read the story of one id from the store (a run must have recorded matches)."""
+    if selector == "cashback":
+        return _cashback_trace(con, value, limit)
     bets = _bets_of(con, selector, value)
     trace = Trace(selector, value)
     # Records with no bet that the selector still names: an ADJUSTMENT by its
@@ -129,6 +141,35 @@ def build_trace(
               OR (? = 'user' AND user_id = ?)
            ORDER BY first_seen_at, "check", finding_id""",
         [bets, txs, selector, value],
+        FINDING_COLUMNS,
+    )
+    return trace
+
+
+def _cashback_trace(con: duckdb.DuckDBPyConnection, cashback_id: str, limit: int) -> Trace:
+    """Makes sent and accepts received for one cashback, with its findings."""
+    trace = Trace("cashback", cashback_id)
+    trace.makes = _fetch(
+        con,
+        f"SELECT {', '.join(MAKE_COLUMNS)} FROM makes WHERE cashback_id = ? "
+        "ORDER BY sent_at, make_id LIMIT ?",
+        [cashback_id, limit],
+        MAKE_COLUMNS,
+    )
+    trace.accepts = _fetch(
+        con,
+        f"SELECT {', '.join(ACCEPT_COLUMNS)} FROM accepts WHERE cashback_id = ? "
+        "ORDER BY logged_at, accept_id LIMIT ?",
+        [cashback_id, limit],
+        ACCEPT_COLUMNS,
+    )
+    trace.findings = _fetch(
+        con,
+        """SELECT finding_id, "check", severity, status, bet_id, transaction_id, user_id,
+                  currency, amount, detail, first_seen_at, nights_seen, resolved_at
+           FROM finding_register WHERE cashback_id = ?
+           ORDER BY first_seen_at, "check", finding_id""",
+        [cashback_id],
         FINDING_COLUMNS,
     )
     return trace
@@ -184,6 +225,38 @@ def _booking_lines(booking: dict, call_times: dict[int, datetime]) -> list[str]:
     return lines
 
 
+def _kind(transaction_type: int) -> str:
+    return "payment" if transaction_type == 1 else "cancellation"
+
+
+def _make_lines(make: dict) -> list[str]:
+    head = (
+        f"{_when(make['sent_at'])}  MAKE {_kind(make['transaction_type']):<12} "
+        f"{money(make['amount'])} {make['currency'] or ''}".rstrip()
+    )
+    tax = f" · tax {money(make['tax_amount'])}" if make["tax_amount"] is not None else ""
+    return [head, *_indented(f"user {make['partner_user_id']}{tax}")]
+
+
+def _accept_lines(accept: dict) -> list[str]:
+    answer = "no answer" if accept["http_status"] is None else f"HTTP {accept['http_status']}"
+    head = (
+        f"{_when(accept['logged_at'])}  ACCEPT {_kind(accept['transaction_type'])} "
+        f"{accept['error_code']} {accept['message'] or ''}".rstrip()
+    )
+    facts = [
+        _amount("amount", accept["amount"]),
+        _amount("tax", accept["tax_amount"]),
+        f"user {accept['partner_user_id']}",
+        f"partner tx {accept['partner_transaction_id']}",
+        f"aggregator answered: {answer}",
+    ]
+    lines = [head, *_indented(" · ".join(f for f in facts if f))]
+    if accept["error"]:
+        lines += _indented(f"error: {accept['error']}")
+    return lines
+
+
 def _indented(text: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=" " * 25, subsequent_indent=" " * 27)
 
@@ -222,6 +295,8 @@ def render_text(trace: Trace) -> str:
     timeline += [
         (b["created_at"], 1, b["booking_id"], _booking_lines(b, call_times)) for b in trace.bookings
     ]
+    timeline += [(m["sent_at"], 0, m["make_id"], _make_lines(m)) for m in trace.makes]
+    timeline += [(a["logged_at"], 1, a["accept_id"], _accept_lines(a)) for a in trace.accepts]
     for *_, event_lines in sorted(timeline, key=lambda e: e[:3]):
         lines += event_lines
     if trace.truncated:
@@ -243,6 +318,8 @@ def as_document(trace: Trace) -> dict:
         "value": trace.value,
         "calls": trace.calls,
         "bookings": [b | {"matched_how": HOW.get(b["matched_how"])} for b in trace.bookings],
+        "makes": trace.makes,
+        "accepts": trace.accepts,
         "findings": trace.findings,
         "truncated": trace.truncated,
     }

@@ -55,9 +55,12 @@ END;
 CREATE OR REPLACE TEMP MACRO tx_order(tx) AS TRY_CAST(tx AS HUGEINT);
 
 -- Stable id of a finding: the same break gets the same id on every night and
--- re-run.  Built from the check and its own key (bet, transaction, or user and
--- snapshot), never from a row position or a derived value such as the amount.
-CREATE OR REPLACE TEMP MACRO finding_id(check_code, bet, tx, user_key, extra) AS
+-- re-run.  Built from the check and its own key (bet, transaction, cashback and
+-- type, or user and snapshot), never from a row position or a derived value such
+-- as the amount.  `extra` distinguishes findings that share a key (a snapshot's
+-- time, an accept's PartnerTransactionId); the user is part of the key only then.
+CREATE OR REPLACE TEMP MACRO finding_id(check_code, bet, tx, cashback, ttype, user_key, extra) AS
     substr(sha256(concat_ws('|', check_code, coalesce(bet, ''), coalesce(tx, ''),
+                            coalesce(cashback, ''), coalesce(CAST(ttype AS VARCHAR), ''),
                             CASE WHEN extra IS NOT NULL THEN coalesce(user_key, '') ELSE '' END,
                             coalesce(extra, ''))), 1, 16);

@@ -24,3 +24,16 @@ CREATE OR REPLACE TEMP TABLE raw_snapshots (
     file_id INTEGER, line BIGINT, problem VARCHAR,
     user_id VARCHAR, currency VARCHAR, balance VARCHAR, as_of VARCHAR
 );
+
+CREATE OR REPLACE TEMP TABLE raw_makes (
+    file_id INTEGER, line BIGINT, problem VARCHAR,
+    cashback_id VARCHAR, partner_user_id VARCHAR, transaction_type VARCHAR, amount VARCHAR,
+    tax_amount VARCHAR, currency VARCHAR, sent_at VARCHAR
+);
+
+CREATE OR REPLACE TEMP TABLE raw_accepts (
+    file_id INTEGER, line BIGINT, problem VARCHAR,
+    logged_at VARCHAR, error_code VARCHAR, message VARCHAR, cashback_id VARCHAR,
+    partner_user_id VARCHAR, partner_transaction_id VARCHAR, transaction_type VARCHAR,
+    amount VARCHAR, tax_amount VARCHAR, http_status VARCHAR, error VARCHAR
+);

@@ -2,10 +2,6 @@
 -- keep the window's findings, replace an earlier run of the same window, and
 -- bring the register of findings across nights up to date.
 
--- The matches tonight's data gives (they only get firmer as more calls arrive).
-DELETE FROM booking_matches WHERE booking_id IN (SELECT booking_id FROM booking_match);
-INSERT INTO booking_matches SELECT booking_id, call_id, how FROM booking_match;
-
 -- A re-run of a window replaces that window's results; the earlier run stays
 -- in `runs` for the audit trail, marked superseded.
 UPDATE runs SET superseded_by = c.run_id
@@ -16,14 +12,15 @@ WHERE runs.kind = c.kind AND runs.window_label = c.window_label
 DELETE FROM run_findings
 WHERE run_id IN (SELECT r.run_id FROM runs r JOIN current_run c ON r.superseded_by = c.run_id);
 
-INSERT INTO run_findings
-SELECT c.run_id, f.finding_id, f."check", f.severity, f.bet_id, f.transaction_id, f.user_id,
-       f.currency, f.amount, f.detail, f.occurred_at, f.anchor_at
+INSERT INTO run_findings BY NAME
+SELECT c.run_id, f.*
 FROM findings f CROSS JOIN current_run c;
 
 -- Breaks already in the register that tonight's data still shows (anywhere, not
 -- only in the window: yesterday's open bet is re-examined with today's data).
--- A run never rewrites what a run with a later cutoff saw.
+-- A run never rewrites what a run with a later cutoff saw: neither a break it saw
+-- present (last_seen_at) nor one it found resolved (resolved_at), so re-running an
+-- earlier night does not reopen what a later night's data settled.
 UPDATE finding_register SET
     status = CASE WHEN finding_register.status = 'resolved' THEN 'reopened'
                   WHEN finding_register.last_seen_window = c.window_label THEN finding_register.status
@@ -40,7 +37,7 @@ UPDATE finding_register SET
 FROM all_findings a, current_run c
 WHERE a.finding_id = finding_register.finding_id
   AND finding_register.kind = c.kind
-  AND finding_register.last_seen_at <= c.cutoff;
+  AND coalesce(finding_register.resolved_at, finding_register.last_seen_at) <= c.cutoff;
 
 -- Breaks the data no longer shows: resolved, as of this run's cutoff.
 UPDATE finding_register SET
@@ -54,9 +51,11 @@ WHERE finding_register.kind = c.kind
   AND finding_register.finding_id NOT IN (SELECT finding_id FROM all_findings);
 
 -- Breaks seen for the first time.
-INSERT INTO finding_register
-SELECT f.finding_id, c.kind, f."check", f.severity, f.bet_id, f.transaction_id, f.user_id,
-       f.currency, f.amount, f.detail, c.run_id, c.cutoff, c.run_id, c.cutoff, c.window_label,
-       1, 'new', NULL, NULL
+INSERT INTO finding_register BY NAME
+SELECT f.finding_id, c.kind, f."check", f.severity, f.bet_id, f.transaction_id, f.cashback_id,
+       f.transaction_type, f.user_id, f.currency, f.amount, f.detail,
+       c.run_id AS first_seen_run, c.cutoff AS first_seen_at, c.run_id AS last_seen_run,
+       c.cutoff AS last_seen_at, c.window_label AS last_seen_window, 1 AS nights_seen,
+       'new' AS status
 FROM findings f CROSS JOIN current_run c
 WHERE f.finding_id NOT IN (SELECT finding_id FROM finding_register);

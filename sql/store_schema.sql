@@ -71,6 +71,21 @@ CREATE TABLE IF NOT EXISTS snapshots (
     balance DECIMAL(38, 8), as_of TIMESTAMPTZ
 );
 
+-- Cashback (spec section 7): the aggregator's make requests and the casino's
+-- accept calls.  The Authorization header of an accept is never stored.
+CREATE TABLE IF NOT EXISTS makes (
+    make_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    cashback_id VARCHAR, partner_user_id VARCHAR, transaction_type INTEGER,
+    amount DECIMAL(38, 8), tax_amount DECIMAL(38, 8), currency VARCHAR, sent_at TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS accepts (
+    accept_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    logged_at TIMESTAMPTZ, error_code INTEGER, message VARCHAR, cashback_id VARCHAR,
+    partner_user_id VARCHAR, partner_transaction_id VARCHAR, transaction_type INTEGER,
+    amount DECIMAL(38, 8), tax_amount DECIMAL(38, 8), http_status INTEGER, error VARCHAR
+);
+
 -- Which provider call each booking matched, and how (1 transaction id, 2 request
 -- id, 3 bet and type), as of the latest run: what `reconcile trace` shows.
 CREATE TABLE IF NOT EXISTS booking_matches (
@@ -83,7 +98,8 @@ CREATE TABLE IF NOT EXISTS booking_matches (
 CREATE TABLE IF NOT EXISTS run_findings (
     run_id INTEGER NOT NULL,
     finding_id VARCHAR NOT NULL, "check" VARCHAR NOT NULL, severity VARCHAR NOT NULL,
-    bet_id VARCHAR, transaction_id VARCHAR, user_id VARCHAR, currency VARCHAR,
+    bet_id VARCHAR, transaction_id VARCHAR, cashback_id VARCHAR, transaction_type INTEGER,
+    user_id VARCHAR, currency VARCHAR,
     amount DECIMAL(38, 8) NOT NULL, detail VARCHAR NOT NULL,
     occurred_at TIMESTAMPTZ, anchor_at TIMESTAMPTZ
 );
@@ -94,7 +110,8 @@ CREATE TABLE IF NOT EXISTS finding_register (
     kind          VARCHAR NOT NULL,
     "check"       VARCHAR NOT NULL,
     severity      VARCHAR NOT NULL,
-    bet_id VARCHAR, transaction_id VARCHAR, user_id VARCHAR, currency VARCHAR,
+    bet_id VARCHAR, transaction_id VARCHAR, cashback_id VARCHAR, transaction_type INTEGER,
+    user_id VARCHAR, currency VARCHAR,
     amount        DECIMAL(38, 8) NOT NULL,    -- as last seen
     detail        VARCHAR NOT NULL,
     first_seen_run INTEGER NOT NULL,

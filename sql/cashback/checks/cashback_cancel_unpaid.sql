@@ -1,0 +1,21 @@
+-- cashback_cancel_unpaid: a successful cancellation (-1) of a cashback with no
+-- successful payment.  Money at issue: the cancelled amount.
+WITH cancels AS (
+    SELECT a.*, row_number() OVER (PARTITION BY a.cashback_id
+                                   ORDER BY a.first_success_at, a.partner_transaction_id) AS nth
+    FROM cashback_accepts a
+    WHERE a.transaction_type = -1 AND a.succeeded
+)
+SELECT 'cashback_cancel_unpaid' AS "check", x.cashback_id, -1 AS transaction_type,
+       coalesce(m.partner_user_id, x.partner_user_id) AS user_id, m.currency,
+       x.amount,
+       'cancellation of ' || money_text(x.amount) || ' accepted (PartnerTransactionId '
+           || coalesce(x.partner_transaction_id, 'none')
+           || ') but no payment of this cashback was accepted' AS detail,
+       x.first_success_at AS occurred_at, c.anchor_at, NULL AS key_extra
+FROM cancels x
+JOIN cashback_anchor c ON c.cashback_id = x.cashback_id
+LEFT JOIN cashback_makes m ON m.cashback_id = x.cashback_id AND m.transaction_type = -1
+WHERE x.nth = 1
+  AND NOT EXISTS (SELECT 1 FROM cashback_accepts p
+                  WHERE p.cashback_id = x.cashback_id AND p.transaction_type = 1 AND p.succeeded)
