@@ -20,7 +20,7 @@ from reconcile import __version__, report
 from reconcile.errors import InputError
 from reconcile.findings import SEVERITIES
 from reconcile.pipeline import EXIT_ERROR, Job, Stages, run_job, trace_files, trace_store
-from reconcile.store import HISTORY_COLUMNS, open_store, run_history
+from reconcile.store import HISTORY_COLUMNS, Engine, open_store, run_history
 from reconcile.trace import as_document, render_text
 from reconcile.window import make_window
 
@@ -144,6 +144,22 @@ def db_option(help_text: str):
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help=help_text)
 
 
+def engine_options(command):
+    """--threads / --memory-limit / --temp-dir: DuckDB's resources for the run."""
+    return option_group(
+        click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 256),
+                      help="DuckDB worker threads."),
+        click.option("--memory-limit", default="1GB", show_default=True, metavar="SIZE",
+                     help="DuckDB memory limit (e.g. 500MB, 4GB); beyond it, it spills to disk."),
+        click.option("--temp-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Where DuckDB spills. Default: beside the store, or ./.tmp."),
+    )(command)  # fmt: skip
+
+
+def _engine(threads: int, memory_limit: str, temp_dir: Path | None) -> Engine:
+    return Engine(threads=threads, memory_limit=memory_limit, temp_dir=temp_dir)
+
+
 def _stages(quiet: bool) -> Stages:
     """Progress on stderr, only for a person at a terminal."""
     if quiet or not sys.stderr.isatty():
@@ -180,9 +196,10 @@ def cli() -> None:
 )
 @output_options
 @db_option("Keep records, runs and findings in this DuckDB file across nights.")
+@engine_options
 def run(
     provider, ledger, balances, day, start, end, cutoff, grace, tolerance, counterparties,
-    out, fail_on, quiet, db,
+    out, fail_on, quiet, db, threads, memory_limit, temp_dir,
 ) -> int:  # fmt: skip
     """Reconcile the provider's bets for one window and write the audit outputs.
 
@@ -207,6 +224,7 @@ def run(
         grace_text=grace,
         db=db,
         progress=_stages(quiet),
+        engine=_engine(threads, memory_limit, temp_dir),
     )
     return _run(job, quiet)
 
@@ -216,7 +234,11 @@ def run(
 @window_options
 @output_options
 @db_option("Keep records, runs and findings in this DuckDB file (shared with 'run').")
-def cashback(make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, db) -> int:
+@engine_options
+def cashback(
+    make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, db, threads,
+    memory_limit, temp_dir,
+) -> int:  # fmt: skip
     """Reconcile cashback make requests against the casino's accept calls.
 
     A cashback belongs to the window of its first make; an accept that is still
@@ -236,6 +258,7 @@ def cashback(make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, 
         grace_text=grace,
         db=db,
         progress=_stages(quiet),
+        engine=_engine(threads, memory_limit, temp_dir),
     )
     return _run(job, quiet)
 

@@ -502,8 +502,14 @@ def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("raw_tables"))
 
 
-def land_files(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+def land_files(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[SourceFile],
+    progress: Callable[[str], None] | None = None,
+) -> None:
     for source in sources:
+        if progress:
+            progress(f"reading {source.path.name} ({source.kind}, {source.format})")
         allowed = KINDS[source.kind].formats
         if source.format not in allowed:
             raise InputError(
@@ -588,7 +594,10 @@ def _store_reject_texts(con: duckdb.DuckDBPyConnection, sources: list[SourceFile
 
 
 def load_inputs(
-    con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]], run_id: int
+    con: duckdb.DuckDBPyConnection,
+    inputs: dict[str, list[Path]],
+    run_id: int,
+    progress: Callable[[str], None] | None = None,
 ) -> list[SourceFile]:
     """Land, normalise and store every input not already in the store.
 
@@ -598,7 +607,9 @@ def load_inputs(
     sources = plan_sources(con, inputs, run_id)
     new = [s for s in sources if s.is_new(run_id)]
     create_landing_tables(con)
-    land_files(con, new)
+    land_files(con, new, progress)
+    if progress:
+        progress("checking and storing the records")
     normalise(con, list(inputs))
     _count_outcomes(con, new)
     _store_reject_texts(con, new)

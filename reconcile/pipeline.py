@@ -57,6 +57,11 @@ class Stages:
         self.seconds: dict[str, float] = {}
         self.announce = announce
 
+    def note(self, message: str) -> None:
+        """A step within a stage (a file being read), for the terminal only."""
+        if self.announce:
+            self.announce(message)
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         if self.announce:
@@ -86,6 +91,7 @@ class Job:
     grace_text: str = "0"
     db: Path | None = None
     progress: Stages | None = None
+    engine: store.Engine = field(default_factory=store.Engine)
 
 
 @dataclass
@@ -120,7 +126,7 @@ def reconcile(
     """Load the inputs into the store, run the domain's checks, record the findings."""
     inputs = resolve_inputs(job)
     with stages.stage("load"):
-        sources = load.load_inputs(con, inputs, record.run_id)
+        sources = load.load_inputs(con, inputs, record.run_id, stages.note)
     window = job.window
     if window.cutoff is None:
         latest = findings.latest_time_seen(con, job.domain)
@@ -138,7 +144,7 @@ def run_job(job: Job) -> Outcome:
     """``reconcile run`` / ``reconcile cashback``: with ``--db``, one store transaction."""
     stages = job.progress or Stages()
     resolve_inputs(job)  # a missing file is reported before the store is touched
-    con = store.open_store(job.db)
+    con = store.open_store(job.db, engine=job.engine)
     try:
         record = store.begin_run(con, job.domain, job.window)
         done = reconcile(con, job, record, stages)
@@ -150,7 +156,7 @@ def run_job(job: Job) -> Outcome:
 
 def trace_files(job: Job, selector: str, value: str, limit: int) -> Trace:
     """``reconcile trace`` straight from files: an in-memory store, no outputs."""
-    con = store.open_store(None)
+    con = store.open_store(None, engine=job.engine)
     try:
         record = store.begin_run(con, job.domain, job.window)
         reconcile(con, job, record, job.progress or Stages())

@@ -44,6 +44,17 @@ class StoreError(InputError):
 
 
 @dataclass(frozen=True)
+class Engine:
+    """DuckDB's resources.  The defaults suit a small box: two threads and a
+    memory limit well below the machine's, spilling to ``temp_dir`` beyond it,
+    so that memory stays flat however large the night is."""
+
+    threads: int = 2
+    memory_limit: str = "1GB"
+    temp_dir: Path | None = None  # DuckDB's default: beside the store, or .tmp in memory mode
+
+
+@dataclass(frozen=True)
 class RunRecord:
     run_id: int
     kind: str
@@ -107,10 +118,24 @@ def _prepare_schema(con: duckdb.DuckDBPyConnection, path: Path | None, read_only
     con.execute("COMMIT")
 
 
-def open_store(path: Path | None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def _configure(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        con.execute(f"SET threads = {int(engine.threads)}")
+        con.execute("SET memory_limit = ?", [engine.memory_limit])
+        if engine.temp_dir is not None:
+            con.execute("SET temp_directory = ?", [str(engine.temp_dir)])
+    except duckdb.Error as exc:
+        raise StoreError(f"engine settings refused: {str(exc).splitlines()[0]}") from None
+    con.execute("SET preserve_insertion_order = false")
+
+
+def open_store(
+    path: Path | None, *, read_only: bool = False, engine: Engine | None = None
+) -> duckdb.DuckDBPyConnection:
     """A connection to the store, its schema present and current, in UTC."""
     con = _connect(path, read_only)
-    con.execute("SET TimeZone = 'UTC'")
+    _configure(con, engine or Engine())
     _prepare_schema(con, path, read_only)
     con.execute(sql("macros"))
     return con
