@@ -11,18 +11,20 @@ import io
 import os
 import sys
 import traceback
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
 
 from reconcile import __version__, report
+from reconcile.acks import add_ack
 from reconcile.errors import InputError
 from reconcile.findings import SEVERITIES
 from reconcile.pipeline import EXIT_ERROR, Job, Stages, run_job, trace_files, trace_store
-from reconcile.store import HISTORY_COLUMNS, Engine, open_store, run_history
+from reconcile.store import HISTORY_COLUMNS, Engine, describe_finding, open_store, run_history
 from reconcile.trace import as_document, render_text
-from reconcile.window import make_window
+from reconcile.window import make_window, parse_day
 
 EXIT_NOT_FOUND = 1
 EXIT_INTERNAL = 3
@@ -88,6 +90,11 @@ def output_options(command):
             help="Exit 1 when a finding of this severity or higher is raised.",
         ),
         click.option("--quiet", is_flag=True, help="No progress or summary on the terminal."),
+        click.option(
+            "--acks",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Acknowledged breaks (YAML, see 'reconcile ack'): listed, but not failing.",
+        ),
     ]
     return option_group(*options)(command)
 
@@ -199,7 +206,7 @@ def cli() -> None:
 @engine_options
 def run(
     provider, ledger, balances, day, start, end, cutoff, grace, tolerance, counterparties,
-    out, fail_on, quiet, db, threads, memory_limit, temp_dir,
+    out, fail_on, quiet, acks, db, threads, memory_limit, temp_dir,
 ) -> int:  # fmt: skip
     """Reconcile the provider's bets for one window and write the audit outputs.
 
@@ -225,6 +232,7 @@ def run(
         db=db,
         progress=_stages(quiet),
         engine=_engine(threads, memory_limit, temp_dir),
+        acks=acks,
     )
     return _run(job, quiet)
 
@@ -236,7 +244,7 @@ def run(
 @db_option("Keep records, runs and findings in this DuckDB file (shared with 'run').")
 @engine_options
 def cashback(
-    make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, db, threads,
+    make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, acks, db, threads,
     memory_limit, temp_dir,
 ) -> int:  # fmt: skip
     """Reconcile cashback make requests against the casino's accept calls.
@@ -259,6 +267,7 @@ def cashback(
         db=db,
         progress=_stages(quiet),
         engine=_engine(threads, memory_limit, temp_dir),
+        acks=acks,
     )
     return _run(job, quiet)
 
@@ -375,6 +384,54 @@ def history(db, fmt, last) -> int:
         from rich.console import Console
 
         Console().print(report.history_table(runs))
+    return 0
+
+
+@cli.command()
+@click.argument("finding_id")
+@click.option("--owner", required=True, help="Who answers for it.")
+@click.option("--reason", required=True, help="Why it is known and handled.")
+@click.option("--ticket", help="The ticket that tracks it (e.g. FIN-123).")
+@click.option(
+    "--expires",
+    metavar="YYYY-MM-DD",
+    help="Last day the acknowledgement holds; it counts again after.",
+)
+@click.option(
+    "--file",
+    "acks_file",
+    default="acks.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The acknowledgements file (created if missing).",
+)
+@db_option("The store that produced the finding: the id is checked against it.")
+@click.option("--force", is_flag=True, help="Acknowledge an id that no run has produced.")
+def ack(finding_id, owner, reason, ticket, expires, acks_file, db, force) -> int:
+    """Acknowledge a known break: it stays listed but no longer fails the run.
+
+    The entry records the finding's money at issue and how many calls and
+    bookings its key has, so that a change of either reopens it.
+
+    \b
+    Example:
+      reconcile ack 3f9a0c1b2d4e5f60 --owner alice --reason "refunded by hand" \\
+          --ticket FIN-123 --expires 2026-12-31 --db recon.duckdb --file acks.yaml
+    """
+    if expires is not None:
+        parse_day(expires, "--expires")
+    today = datetime.now(UTC).date().isoformat()
+    entry = {"finding_id": finding_id, "owner": owner, "reason": reason, "ticket": ticket,
+             "expires": expires, "acknowledged_on": today}  # fmt: skip
+    if db is not None:
+        entry |= describe_finding(db, finding_id)
+    if "check" not in entry and not force:
+        where = f"in {db}" if db else "(give --db to check it)"
+        raise click.UsageError(
+            f"no run has produced finding {finding_id} {where}; --force to acknowledge it anyway"
+        )
+    add_ack(acks_file, entry)
+    click.echo(f"acknowledged {finding_id} in {acks_file}")
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, findings, load, report, store
+from reconcile import __version__, acks, findings, load, report, store
 from reconcile.trace import Trace, build_trace
 from reconcile.window import Window
 
@@ -39,7 +39,7 @@ class Presentation:
     @property
     def finding_columns(self) -> list[str]:
         return ["finding_id", "status", "check", "severity", *self.key_columns,
-                "currency", "amount", "detail", "occurred_at"]  # fmt: skip
+                "currency", "amount", "detail", "occurred_at", "status_note"]  # fmt: skip
 
 
 PRESENTATIONS = {
@@ -92,6 +92,7 @@ class Job:
     db: Path | None = None
     progress: Stages | None = None
     engine: store.Engine = field(default_factory=store.Engine)
+    acks: Path | None = None
 
 
 @dataclass
@@ -143,13 +144,14 @@ def reconcile(
 def run_job(job: Job) -> Outcome:
     """``reconcile run`` / ``reconcile cashback``: with ``--db``, one store transaction."""
     stages = job.progress or Stages()
-    resolve_inputs(job)  # a missing file is reported before the store is touched
+    resolve_inputs(job)  # a missing file or a bad acks file is reported before the
+    known = acks.load_acks(job.acks) if job.acks else {}  # store is touched
     con = store.open_store(job.db, engine=job.engine)
     try:
         record = store.begin_run(con, job.domain, job.window)
         done = reconcile(con, job, record, stages)
         with stages.stage("outputs"):
-            return write_outputs(con, job, record, done, stages)
+            return write_outputs(con, job, record, done, stages, known)
     finally:
         con.close()
 
@@ -262,6 +264,7 @@ def summary_document(
         "tolerance": job.tolerance,
         "fail_on": job.fail_on,
         "exit_status": context.exit_status,
+        "acks": str(job.acks) if job.acks else None,
         "findings": {
             "total": context.total_findings,
             "by_severity": context.severity_counts,
@@ -281,25 +284,36 @@ TREND_NIGHTS = 14
 
 
 def add_history(
-    con: duckdb.DuckDBPyConnection, context: report.ReportContext, record: store.RunRecord
+    con: duckdb.DuckDBPyConnection,
+    context: report.ReportContext,
+    record: store.RunRecord,
+    known: dict[str, acks.Ack],
 ) -> None:
     """The store's view across nights, for the report (only with --db)."""
     context.persistent = True
     context.trend_nights = store.nightly_trend(con, record.kind, TREND_NIGHTS)
     context.trend = report.trend_charts(context.trend_nights)
     context.backlog = store.open_backlog(con, record.kind, record.run_id)
+    acks.apply(con, context.backlog, known, context.cutoff)
     context.resolved = store.resolved_by(con, record.kind, record.run_id)
 
 
 def exit_status_for(rows: list[dict], fail_on: str) -> int:
-    failing = any(findings.at_or_above(row["severity"], fail_on) for row in rows)
+    """1 when a finding that counts (not a current acknowledgement) is at or above."""
+    failing = any(row["counts"] and findings.at_or_above(row["severity"], fail_on) for row in rows)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
 def build_context(
-    con: duckdb.DuckDBPyConnection, job: Job, record: store.RunRecord, done: Reconciled
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    record: store.RunRecord,
+    done: Reconciled,
+    known: dict[str, acks.Ack],
 ) -> report.ReportContext:
     rows = ordered_findings(con)
+    acks.apply(con, rows, known, done.window.cutoff)
+    store.record_statuses(con, record, rows)
     checks = check_summaries(rows, job.domain)
     domain = findings.DOMAINS[job.domain]
     presentation = PRESENTATIONS[job.domain]
@@ -327,7 +341,7 @@ def build_context(
         },
     )
     if job.db is not None:
-        add_history(con, context, record)
+        add_history(con, context, record, known)
     return context
 
 
@@ -337,10 +351,11 @@ def write_outputs(
     record: store.RunRecord,
     done: Reconciled,
     stages: Stages,
+    known: dict[str, acks.Ack],
 ) -> Outcome:
     """Write the four outputs into a staging folder, commit the store, then move them
     into place: a finished-looking report exists only for a committed run."""
-    context = build_context(con, job, record, done)
+    context = build_context(con, job, record, done, known)
     rejects = reject_rows(con, record.run_id)
     context.rejects = len(rejects)
     columns = PRESENTATIONS[job.domain].finding_columns

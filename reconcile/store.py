@@ -31,6 +31,7 @@ import duckdb
 
 from reconcile.errors import InputError
 from reconcile.resources import sql
+from reconcile.text import money
 from reconcile.window import Window
 
 SCHEMA_VERSION = 1
@@ -169,6 +170,25 @@ def record_findings(con: duckdb.DuckDBPyConnection, run: RunRecord, window: Wind
     con.execute(sql("register"))
 
 
+def record_statuses(con: duckdb.DuckDBPyConnection, run: RunRecord, rows: list[dict]) -> None:
+    """Keep each finding's reported state with the run: the register's, and for the
+    few findings an acknowledgement touched, what the acknowledgement made of it."""
+    con.execute(
+        """UPDATE run_findings SET status = r.status
+           FROM finding_register r
+           WHERE r.finding_id = run_findings.finding_id AND run_findings.run_id = ?""",
+        [run.run_id],
+    )
+    noted = [[r["status"], r["status_note"], run.run_id, r["finding_id"]] for r in rows
+             if r["status_note"]]  # fmt: skip
+    if noted:
+        con.executemany(
+            "UPDATE run_findings SET status = ?, status_note = ? "
+            "WHERE run_id = ? AND finding_id = ?",
+            noted,
+        )
+
+
 def finish_run(
     con: duckdb.DuckDBPyConnection,
     run: RunRecord,
@@ -209,6 +229,30 @@ def run_history(con: duckdb.DuckDBPyConnection, last: int) -> list[dict]:
     return [dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in rows]
 
 
+def describe_finding(path: Path, finding_id: str) -> dict:
+    """What an acknowledgement records of a finding the store knows; {} if unknown."""
+    con = open_store(path, read_only=True)
+    try:
+        rows = con.execute(
+            """SELECT "check", bet_id, transaction_id, cashback_id, transaction_type, user_id,
+                      amount
+               FROM finding_register WHERE finding_id = ?""",
+            [finding_id],
+        ).fetchall()
+        if not rows:
+            return {}
+        check, bet, tx, cashback, ttype, user, amount = rows[0]
+        con.execute(sql("evidence"))
+        records = con.execute(
+            "SELECT evidence_records(?, ?, ?, 'infinity'::TIMESTAMPTZ)", [bet, tx, cashback]
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    key = (f"bet {bet}" if bet else f"transaction {tx}" if tx
+           else f"cashback {cashback} type {ttype}" if cashback else f"user {user}")  # fmt: skip
+    return {"check": check, "key": key, "amount": money(amount), "records": records}
+
+
 def commit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
@@ -246,11 +290,13 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[
 
 def open_backlog(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
     """Breaks from earlier windows that the data still shows, oldest first."""
-    names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "user_id",
-             "currency", "amount", "status", "first_seen_at", "nights_seen", "detail")  # fmt: skip
+    names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
+             "transaction_type", "user_id", "currency", "amount", "status", "first_seen_at",
+             "nights_seen", "detail")  # fmt: skip
     rows = con.execute(
-        """SELECT finding_id, "check", severity, bet_id, transaction_id, user_id, currency,
-                  amount, status, first_seen_at, nights_seen, detail
+        """SELECT finding_id, "check", severity, bet_id, transaction_id, cashback_id,
+                  transaction_type, user_id, currency, amount, status, first_seen_at,
+                  nights_seen, detail
            FROM finding_register
            WHERE kind = ? AND status <> 'resolved' AND last_seen_run = ?
              AND finding_id NOT IN (SELECT finding_id FROM findings)
@@ -262,11 +308,13 @@ def open_backlog(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list
 
 def resolved_by(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
     """Breaks that this run found resolved."""
-    names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "user_id",
-             "currency", "amount", "first_seen_at", "nights_seen", "resolved_at")  # fmt: skip
+    names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
+             "transaction_type", "user_id", "currency", "amount", "first_seen_at",
+             "nights_seen", "resolved_at")  # fmt: skip
     rows = con.execute(
-        """SELECT finding_id, "check", severity, bet_id, transaction_id, user_id, currency,
-                  amount, first_seen_at, nights_seen, resolved_at
+        """SELECT finding_id, "check", severity, bet_id, transaction_id, cashback_id,
+                  transaction_type, user_id, currency, amount, first_seen_at, nights_seen,
+                  resolved_at
            FROM finding_register
            WHERE kind = ? AND resolved_run = ?
            ORDER BY first_seen_at, "check", finding_id""",

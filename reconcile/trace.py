@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import duckdb
 
-from reconcile.report import money
+from reconcile.text import money
 from reconcile.window import iso
 
 SELECTORS = ("bet", "tx", "request", "session", "user", "cashback")

@@ -101,7 +101,8 @@ CREATE TABLE IF NOT EXISTS run_findings (
     bet_id VARCHAR, transaction_id VARCHAR, cashback_id VARCHAR, transaction_type INTEGER,
     user_id VARCHAR, currency VARCHAR,
     amount DECIMAL(38, 8) NOT NULL, detail VARCHAR NOT NULL,
-    occurred_at TIMESTAMPTZ, anchor_at TIMESTAMPTZ
+    occurred_at TIMESTAMPTZ, anchor_at TIMESTAMPTZ,
+    status VARCHAR, status_note VARCHAR      -- as reported: register state, acknowledgements
 );
 
 -- One row per break ever found, and where it stands now.

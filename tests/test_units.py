@@ -7,7 +7,8 @@ import pytest
 
 from reconcile.errors import InputError
 from reconcile.load import redact
-from reconcile.report import money, safe_cell
+from reconcile.report import safe_cell
+from reconcile.text import money
 from reconcile.window import make_window, parse_duration, parse_instant
 
 

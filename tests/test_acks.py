@@ -1,0 +1,192 @@
+"""Issue 6: acknowledged breaks, kept in a YAML file, applied by --acks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import invoke, read_csv
+
+START = 1763805600000  # 2025-11-22T10:00:00Z in epoch ms
+CALL = (
+    '{{"request": {{"path": "/v1/sessions/s1/bets/{op}", "headers": {{"X-Counterparty-Id": '
+    '"cp", "X-Timestamp": "{ms}", "X-Request-Id": "{req}", "X-Sign": "sig"}}, "body": '
+    '{{"betId": "{bet}", "betAmount": 10, "winAmount": 20}}}}, "response": {{"status": {status},'
+    ' "body": {{"transactionId": "{tx}", "balance": {balance}, "_responseCode": 1}}}}, '
+    '"error": null}}\n'
+)
+LEDGER_HEADER = (
+    "transaction_id,created_at,counterparty_id,type,user_id,bet_id,amount,balance_before,"
+    "balance_after,request_id\n"
+)
+
+
+def when(offset_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp((START + offset_ms) / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_day(folder: Path, payouts: int) -> dict[str, Path]:
+    """Bet 5001: a PayIn and a PayOut that was booked ``payouts`` times (one retry
+    answered 200).  Everything else about it is consistent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    calls = [CALL.format(op="pay-in", ms=START, req="r1", bet="5001", status=200, tx="t1",
+                         balance=90)]  # fmt: skip
+    calls.append(CALL.format(op="pay-out", ms=START + 1000, req="r2", bet="5001", status=500,
+                             tx="", balance=0).replace(', "_responseCode": 1', ""))  # fmt: skip
+    calls.append(CALL.format(op="pay-out", ms=START + 5000, req="r3", bet="5001", status=200,
+                             tx="t3", balance=110 + 20 * (payouts - 1)))  # fmt: skip
+    rows = [f"t1,{when(5)},cp,PAYIN,u1,5001,10,100,90,r1"]
+    balance = 90
+    for n in range(payouts):
+        request = "r2" if n == 0 else "r3"
+        rows.append(
+            f"t{n + 2},{when(1005 + 4000 * n)},cp,PAYOUT,u1,5001,20,{balance},{balance + 20},"
+            f"{request}"
+        )
+        balance += 20
+    (folder / "calls.jsonl").write_text("".join(calls))
+    (folder / "ledger.csv").write_text(LEDGER_HEADER + "\n".join(rows) + "\n")
+    return {"--provider": folder / "calls.jsonl", "--ledger": folder / "ledger.csv"}
+
+
+def run(files, out, capsys, expect, *extra):
+    args = ["run", "--cutoff", when(3_600_000), "--out", out, *extra]
+    for option, path in files.items():
+        args += [option, path]
+    return invoke(args, capsys, expect=expect)
+
+
+@pytest.fixture
+def night(tmp_path, capsys):
+    """One night with a duplicate payout, in a store; returns its finding id."""
+    files = write_day(tmp_path / "in", payouts=2)
+    db = tmp_path / "recon.duckdb"
+    run(files, tmp_path / "out", capsys, 1, "--db", db)
+    rows = read_csv(tmp_path / "out" / "findings.csv")
+    assert [(r["check"], r["bet_id"], r["amount"]) for r in rows] == [
+        ("duplicate_payout", "5001", "20.00")
+    ]
+    return {"files": files, "db": db, "id": rows[0]["finding_id"], "tmp": tmp_path}
+
+
+def ack(night, capsys, *extra, expect=0):
+    args = [
+        "ack",
+        night["id"],
+        "--owner",
+        "alice",
+        "--reason",
+        "refunded by hand",
+        "--ticket",
+        "FIN-123",
+        "--db",
+        night["db"],
+        "--file",
+        night["tmp"] / "acks.yaml",
+    ]
+    return invoke([*args, *extra], capsys, expect=expect)  # fmt: skip
+
+
+def test_an_acknowledged_break_is_listed_but_does_not_fail(night, capsys):
+    ack(night, capsys)
+    out = night["tmp"] / "out2"
+    run(night["files"], out, capsys, 0, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
+    rows = read_csv(out / "findings.csv")
+    assert [(r["finding_id"], r["status"]) for r in rows] == [(night["id"], "acknowledged")]
+    assert "alice (FIN-123): refunded by hand" in rows[0]["status_note"]
+    html = (out / "report.html").read_text()
+    assert "Acknowledged" in html and "FIN-123" in html
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["exit_status"] == 0
+
+
+def test_the_same_break_keeps_its_id_on_a_rerun(night, capsys):
+    out = night["tmp"] / "again"
+    run(night["files"], out, capsys, 1)
+    assert read_csv(out / "findings.csv")[0]["finding_id"] == night["id"]
+
+
+def test_an_expired_acknowledgement_counts_again(night, capsys):
+    ack(night, capsys, "--expires", "2025-11-21")  # the day before the run's cutoff
+    out = night["tmp"] / "out2"
+    run(night["files"], out, capsys, 1, "--acks", night["tmp"] / "acks.yaml")
+    row = read_csv(out / "findings.csv")[0]
+    assert row["status"] == "new"
+    assert "expired 2025-11-21" in row["status_note"]
+
+
+def test_an_acknowledgement_holds_through_its_expiry_day(night, capsys):
+    ack(night, capsys, "--expires", "2025-11-22")
+    run(night["files"], night["tmp"] / "out2", capsys, 0, "--acks", night["tmp"] / "acks.yaml")
+
+
+def test_changed_evidence_reopens_it_and_says_what_changed(night, capsys):
+    ack(night, capsys)
+    worse = write_day(night["tmp"] / "later", payouts=3)  # a third payout booked late
+    out = night["tmp"] / "out2"
+    run(worse, out, capsys, 1, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
+    row = read_csv(out / "findings.csv")[0]
+    assert (row["finding_id"], row["status"], row["amount"]) == (night["id"], "reopened", "40.00")
+    assert "money at issue 20.00 -> 40.00" in row["status_note"]
+    assert "new call(s) or booking(s)" in row["status_note"]
+
+
+def test_ack_refuses_an_id_no_run_produced(night, capsys):
+    result = invoke(["ack", "0123456789abcdef", "--owner", "a", "--reason", "b",
+                     "--db", night["db"], "--file", night["tmp"] / "acks.yaml"],
+                    capsys, expect=2)  # fmt: skip
+    assert "no run has produced finding 0123456789abcdef" in result.err
+    assert not (night["tmp"] / "acks.yaml").exists()
+    invoke(["ack", "0123456789abcdef", "--owner", "a", "--reason", "b", "--force",
+            "--file", night["tmp"] / "acks.yaml"], capsys, expect=0)  # fmt: skip
+    assert "0123456789abcdef" in (night["tmp"] / "acks.yaml").read_text()
+
+
+def test_adding_keeps_comments_and_order(night, capsys):
+    acks = night["tmp"] / "acks.yaml"
+    acks.write_text(
+        "# reviewed by finance every Monday\n"
+        "acks:\n"
+        "  # the oldest first\n"
+        "  - finding_id: aaaaaaaaaaaaaaaa  # a manual fix\n"
+        "    owner: bob\n"
+        "    reason: known\n"
+    )
+    ack(night, capsys)
+    text = acks.read_text()
+    assert text.startswith("# reviewed by finance every Monday\nacks:\n  # the oldest first\n")
+    assert "  - finding_id: aaaaaaaaaaaaaaaa  # a manual fix\n" in text
+    assert text.index("aaaaaaaaaaaaaaaa") < text.index(night["id"])
+    assert "check: duplicate_payout" in text and "amount: '20.00'" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        ("acks:\n  - finding_id: aaaaaaaaaaaaaaaa\n    owner: [x\n", 4, "not valid YAML"),
+        ("acks:\n  - finding_id: aaaaaaaaaaaaaaaa\n    owner: a\n    reason: b\n"
+         "    check: duplicate_payot\n", 5, "unknown check 'duplicate_payot'"),
+        ("acks:\n  - finding_id: aaaaaaaaaaaaaaaa\n    owner: a\n    reason: b\n"
+         "    expires: 2026-13-01\n", 5, "expires '2026-13-01' is not a date"),
+        ("acks:\n  - finding_id: aaaaaaaaaaaaaaaa\n    owner: a\n", 2, "has no reason"),
+        ("acks:\n  - finding_id: aaaaaaaaaaaaaaaa\n    owner: a\n    reason: b\n"
+         "    expire: 2026-12-01\n", 5, "unknown field 'expire'"),
+        ("acks:\n  - finding_id: aaaaaaaaaaaaaaaa\n    owner: a\n    reason: b\n"
+         "  - finding_id: aaaaaaaaaaaaaaaa\n    owner: c\n    reason: d\n", 5,
+         "already acknowledged at line 2"),
+        ("acks:\n  - finding_id: not-an-id\n    owner: a\n    reason: b\n", 2,
+         "is not a finding id"),
+    ],
+)  # fmt: skip
+def test_a_malformed_acks_file_names_its_line(night, capsys, content, line, message):
+    acks = night["tmp"] / "acks.yaml"
+    acks.write_text(content)
+    out = night["tmp"] / "out2"
+    result = run(night["files"], out, capsys, 2, "--acks", acks)
+    assert result.err.strip().startswith(f"reconcile: {acks}:{line}: "), result.err
+    assert message in result.err
+    assert not out.exists()
