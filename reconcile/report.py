@@ -42,7 +42,7 @@ def compact(value: Decimal | int) -> str:
     for limit, suffix in ((Decimal(10) ** 9, "G"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k")):
         if abs(number) >= limit:
             return f"{(number / limit).quantize(Decimal('0.1'))}{suffix}"
-    return str(number.quantize(Decimal(1)) if number == number.to_integral() else number)
+    return str(number.quantize(Decimal(1) if number == number.to_integral() else Decimal("0.01")))
 
 
 def safe_cell(value: object) -> str:
@@ -284,7 +284,8 @@ def history_table(runs: list[dict]):
             *(str(run[c]) for c in ("findings", "critical", "high", "medium", "low", "rejects")),
             str(run["exit_status"]),
         )
-    table.caption = "* superseded by a later run of the same window"
+    if any(run["superseded_by"] for run in runs):
+        table.caption = "* superseded by a later run of the same window"
     return table
 
 

@@ -5,7 +5,10 @@ SELECT 'missing_payout' AS "check", f.bet_id, NULL AS transaction_id, f.user_id,
        coalesce(f.last_win_sent, 0) AS amount,
        'provider sent ' || f.payout_claims || ' settlement call(s), the last a '
            || f.last_payout_operation || ' of ' || money_text(f.last_win_sent) || ' ('
-           || f.last_payout_outcome || '); no PAYOUT or REFUND is booked' AS detail,
+           || CASE f.last_payout_outcome WHEN 'success' THEN 'answered success'
+                   WHEN 'unknown' THEN 'no answer or 5xx: outcome unknown'
+                   ELSE 'rejected' END
+           || '); no PAYOUT or REFUND is booked' AS detail,
        f.first_event AS occurred_at,
        f.first_event AS anchor_at, NULL AS key_extra
 FROM bet_facts f
