@@ -238,6 +238,7 @@ def find(
         """UPDATE all_findings SET finding_id = finding_id("check", bet_id, transaction_id,
                cashback_id, transaction_type, user_id, key_extra)"""
     )
+    con.execute(sql("distinct_finding_ids"))
     con.execute(
         """CREATE OR REPLACE TEMP TABLE findings AS
            SELECT f.* EXCLUDE (key_extra) FROM all_findings f CROSS JOIN run_params p

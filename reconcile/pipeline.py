@@ -146,14 +146,11 @@ def run_job(job: Job) -> Outcome:
     stages = job.progress or Stages()
     resolve_inputs(job)  # a missing file or a bad acks file is reported before the
     known = acks.load_acks(job.acks) if job.acks else {}  # store is touched
-    con = store.open_store(job.db, engine=job.engine)
-    try:
+    with store.session(job.db, engine=job.engine) as con:
         record = store.begin_run(con, job.domain, job.window)
         done = reconcile(con, job, record, stages)
         with stages.stage("outputs"):
             return write_outputs(con, job, record, done, stages, known)
-    finally:
-        con.close()
 
 
 def trace_files(job: Job, selector: str, value: str, limit: int) -> Trace:

@@ -23,6 +23,8 @@ Guarantees of the file:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +142,25 @@ def open_store(
     _prepare_schema(con, path, read_only)
     con.execute(sql("macros"))
     return con
+
+
+@contextmanager
+def session(
+    path: Path | None, *, engine: Engine | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store for one run.  A store file that this run created is removed
+    again when the run fails, so a failed first night leaves nothing behind."""
+    created = path is not None and not path.exists()
+    con = open_store(path, engine=engine)
+    try:
+        yield con
+    except BaseException:
+        con.close()
+        if created:
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    con.close()
 
 
 def begin_run(con: duckdb.DuckDBPyConnection, kind: str, window: Window) -> RunRecord:

@@ -218,8 +218,12 @@ def _booking_lines(booking: dict, call_times: dict[int, datetime]) -> list[str]:
         lines += _indented(
             f"matched the call at {_when(at)[11:] if at else '?'} by {HOW[booking['matched_how']]}"
         )
-    elif booking["type"] != "ADJUSTMENT":
-        lines += _indented("matched no provider call")
+    elif booking["type"] == "ADJUSTMENT":
+        lines += _indented("manual adjustment")
+    else:
+        lines += _indented(
+            f"matched no call in the log (counterparty {booking['counterparty_id']})"
+        )
     if booking["request_id"]:
         lines += _indented(f"request {booking['request_id']}")
     return lines
@@ -282,7 +286,7 @@ def _finding_lines(finding: dict) -> list[str]:
 
 def render_text(trace: Trace) -> str:
     """The story, in time order, readable in an 80-column terminal."""
-    users = sorted({b["user_id"] for b in trace.bookings if b["user_id"]})
+    users = sorted({r["user_id"] for r in (*trace.bookings, *trace.findings) if r["user_id"]})
     sessions = sorted({c["session_id"] for c in trace.calls if c["session_id"]})
     lines = [f"{trace.selector} {trace.value}"]
     if users or sessions:

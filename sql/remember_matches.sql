@@ -1,4 +1,11 @@
 -- Keep in the store which call each booking matched and how, for `reconcile trace`.
--- Tonight's data decides (a match only gets firmer as more calls arrive).
-DELETE FROM booking_matches WHERE booking_id IN (SELECT booking_id FROM booking_match);
-INSERT INTO booking_matches SELECT booking_id, call_id, how FROM booking_match;
+-- The latest data decides: a re-run of an older night (an earlier cutoff, fewer
+-- calls) leaves the matches of a later run alone.
+DELETE FROM booking_matches
+WHERE booking_id IN (SELECT booking_id FROM booking_match)
+  AND NOT EXISTS (SELECT 1 FROM runs WHERE kind = 'provider'
+                  AND cutoff > (SELECT cutoff FROM run_params));
+
+INSERT INTO booking_matches
+SELECT booking_id, call_id, how FROM booking_match
+WHERE booking_id NOT IN (SELECT booking_id FROM booking_matches);

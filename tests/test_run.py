@@ -255,3 +255,25 @@ def test_a_failed_run_leaves_the_previous_report_alone(scenario, tmp_path, capsy
     broken.write_text("nothing,useful\n")
     invoke(["run", "--provider", broken, "--ledger", broken, "--out", out], capsys, expect=2)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_findings_sharing_a_key_get_ids_of_their_own(tmp_path, capsys):
+    """Two ledger rows with one transaction id but different content: two findings,
+    two ids, the same ids on a re-run."""
+    (tmp_path / "calls.jsonl").write_text("")
+    (tmp_path / "ledger.csv").write_text(
+        "transaction_id,created_at,counterparty_id,type,user_id,bet_id,amount,balance_before,"
+        "balance_after,request_id\n"
+        "t1,2026-11-22T10:00:00Z,cp,PAYIN,u1,b1,5,100,95,r1\n"
+        "t1,2026-11-22T10:00:01Z,cp,PAYIN,u1,b2,7,95,88,r2\n"
+    )
+    args = ["run", "--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
+            "--counterparty", "cp", "--fail-on", "critical"]  # fmt: skip
+    invoke([*args, "--out", tmp_path / "a"], capsys, expect=0)
+    invoke([*args, "--out", tmp_path / "b"], capsys, expect=0)
+    first = [r["finding_id"] for r in read_csv(tmp_path / "a" / "findings.csv")
+             if r["check"] == "unmatched_ledger"]  # fmt: skip
+    again = [r["finding_id"] for r in read_csv(tmp_path / "b" / "findings.csv")
+             if r["check"] == "unmatched_ledger"]  # fmt: skip
+    assert len(first) == 2 and len(set(first)) == 2
+    assert sorted(first) == sorted(again)

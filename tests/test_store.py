@@ -1,0 +1,813 @@
+"""The persistent store (``--db``) across nights (spec section 6).
+
+Generated data (reconcile.simulate) is split by time into two nights' worth of
+files; the generator knows the findings independently of the product, so night
+2, run on night 2's files only, must find exactly what it expects, and exactly
+what one run over all files finds.  Small hand-made inputs cover the states of
+the register of findings (new, persisting, resolved, reopened).  The store is
+read back with DuckDB, read-only, as an auditor would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import Result, describe_difference, finding_keys, invoke, read_csv, read_summary
+
+from reconcile import simulate
+from reconcile.cli import main
+from reconcile.store import SCHEMA_VERSION
+from reconcile.window import iso
+
+SEED, BETS = 7, 300
+GRACE = "60m"
+TABLES = ("runs", "input_files", "run_inputs", "calls", "bookings", "snapshots", "rejects",
+          "booking_matches", "run_findings", "finding_register")  # fmt: skip
+REGISTER_COLUMNS = (
+    "finding_id", "check", "bet_id", "transaction_id", "user_id", "status", "nights_seen",
+    "first_seen_run", "last_seen_run", "resolved_run", "resolved_at",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def cli(args: list, expect: int | set[int]) -> Result:
+    """``reconcile ARGS`` in-process for module-scoped fixtures (no capsys there)."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        pytest.raises(SystemExit) as stop,
+    ):
+        main([str(a) for a in args])
+    result = Result(stop.value.code, out.getvalue(), err.getvalue())
+    allowed = expect if isinstance(expect, set) else {expect}
+    assert result.exit_code in allowed, (
+        f"reconcile {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
+        f"stdout:\n{result.out}\nstderr:\n{result.err}"
+    )
+    return result
+
+
+def query(db: Path, statement: str, params: list | None = None) -> list[tuple]:
+    """Read the store the way an auditor would: read-only, closed straight after."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(statement, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLES}
+    finally:
+        con.close()
+
+
+def register(db: Path) -> dict[tuple, dict]:
+    """The register of findings by (check, bet_id, transaction_id, user_id)."""
+    names = REGISTER_COLUMNS
+    columns = ", ".join(f'"{name}"' for name in names)
+    rows = query(db, f"SELECT {columns} FROM finding_register")
+    return {row[1:5]: dict(zip(names, row, strict=True)) for row in rows}
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    wal = source.with_name(source.name + ".wal")
+    assert not wal.exists(), "a finished run leaves no write-ahead log behind"
+    return target
+
+
+def window_args(start: datetime, end: datetime, cutoff: datetime, grace: str = GRACE) -> list:
+    return ["--from", iso(start), "--to", iso(end), "--cutoff", iso(cutoff), "--grace", grace]
+
+
+def file_args(provider: list[Path], ledger: list[Path], balances: list[Path] = ()) -> list:
+    args: list = []
+    for option, paths in (("--provider", provider), ("--ledger", ledger),
+                          ("--balances", balances)):  # fmt: skip
+        for path in paths:
+            args += [option, path]
+    return args
+
+
+def keys_and_ids(out_dir: Path) -> dict[tuple, str]:
+    """findings.csv as {(check, bet_id, transaction_id, user_id): finding_id}."""
+    rows = read_csv(out_dir / "findings.csv")
+    keys = finding_keys(out_dir)
+    assert len(keys) == len(rows), "one row per finding"
+    by_key = {}
+    for row in rows:
+        key = (row["check"], row["bet_id"] or None, row["transaction_id"] or None,
+               row["user_id"] or None)  # fmt: skip
+        by_key[key] = row["finding_id"]
+    return by_key
+
+
+def report_section(out_dir: Path, heading: str) -> str:
+    """The HTML of report.html from the heading that starts with ``heading`` to the next one."""
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    match = re.search(rf"<h3>{re.escape(heading)}.*?(?=<h[23]|\Z)", html, re.S)
+    assert match, f"report.html has no section {heading!r}"
+    return match.group(0)
+
+
+def listed(section: str, check: str, ident: str) -> bool:
+    """Whether a report section has a row of ``check`` for that bet or transaction id."""
+    rows = re.findall(r"<tr>.*?</tr>", section, re.S)
+    return any(f">{check}<" in row and f">{ident}<" in row for row in rows)
+
+
+def stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ---------------------------------------------------------------------------
+# Two nights of generated data
+
+
+@dataclass
+class Nights:
+    sc: simulate.Scenario
+    split: datetime
+    night1_grace: str
+    db: Path
+    after_night1: Path  # a copy of the store as night 1 left it
+    files: dict[str, Path]
+    out: dict[str, Path] = field(default_factory=dict)
+    counts: dict[str, dict] = field(default_factory=dict)
+    register: dict[str, dict] = field(default_factory=dict)
+
+    def night1_args(self) -> list:
+        day = self.sc.window_from
+        return window_args(day - timedelta(days=1), day, self.split, self.night1_grace)
+
+    def night2_args(self) -> list:
+        return window_args(self.sc.window_from, self.sc.window_to, self.sc.cutoff)
+
+
+def split_by_time(sc: simulate.Scenario, at: datetime) -> tuple[list, list, list, list]:
+    """(calls before, calls from, bookings before, bookings from) ``at``."""
+    return (
+        [c for c in sc.calls if c["event_time"] < at],
+        [c for c in sc.calls if c["event_time"] >= at],
+        [b for b in sc.bookings if b["created_at"] < at],
+        [b for b in sc.bookings if b["created_at"] >= at],
+    )
+
+
+def run_two_nights(sc, folder: Path, split: datetime, night1_grace: str) -> Nights:
+    """Night 1 on the records before ``split``, night 2 on the rest, into one store."""
+    folder.mkdir(parents=True)
+    calls1, calls2, bookings1, bookings2 = split_by_time(sc, split)
+    assert calls1 and calls2 and bookings1 and bookings2
+    files = {
+        "provider1": simulate.write_provider_jsonl(sc, folder / "p1.jsonl", calls=calls1).path,
+        "provider2": simulate.write_provider_jsonl(sc, folder / "p2.jsonl", calls=calls2).path,
+        "ledger1": simulate.write_ledger_csv(sc, folder / "l1.csv", rows=bookings1).path,
+        "ledger2": simulate.write_ledger_csv(sc, folder / "l2.csv", rows=bookings2).path,
+        "balances": simulate.write_balances_csv(sc, folder / "balances.csv").path,
+    }
+    nights = Nights(sc, split, night1_grace, folder / "store.duckdb",
+                    folder / "after-night1.duckdb", files)  # fmt: skip
+    nights.out["night1"] = folder / "night1"
+    cli(["run", "--db", nights.db, *nights.night1_args(),
+         *file_args([files["provider1"]], [files["ledger1"]]),
+         "--out", nights.out["night1"], "--quiet"], expect={0, 1})  # fmt: skip
+    copy_store(nights.db, nights.after_night1)
+    nights.counts["night1"] = counts(nights.db)
+    nights.register["night1"] = register(nights.db)
+    nights.out["night2"] = folder / "night2"
+    cli(["run", "--db", nights.db, *nights.night2_args(),
+         *file_args([files["provider2"]], [files["ledger2"]], [files["balances"]]),
+         "--out", nights.out["night2"], "--quiet"], expect=1)  # fmt: skip
+    nights.counts["night2"] = counts(nights.db)
+    nights.register["night2"] = register(nights.db)
+    return nights
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return simulate.simulate(seed=SEED, bets=BETS)
+
+
+@pytest.fixture(scope="module")
+def nights(scenario, tmp_path_factory):
+    """The issue's two nights (split at the window start + 1 h), a single run over
+    all files for comparison, and night 2 run again with the same files."""
+    folder = tmp_path_factory.mktemp("nights")
+    sc = scenario
+    nights = run_two_nights(sc, folder / "store", sc.window_from + timedelta(hours=1), GRACE)
+    files = nights.files
+    files["provider_all"] = simulate.write_provider_jsonl(sc, folder / "all.jsonl").path
+    files["ledger_all"] = simulate.write_ledger_csv(sc, folder / "all.csv").path
+    nights.out["single"] = folder / "single"
+    cli(["run", *nights.night2_args(),
+         *file_args([files["provider_all"]], [files["ledger_all"]], [files["balances"]]),
+         "--out", nights.out["single"], "--quiet"], expect=1)  # fmt: skip
+    nights.out["rerun"] = folder / "rerun"
+    cli(["run", "--db", nights.db, *nights.night2_args(),
+         *file_args([files["provider2"]], [files["ledger2"]], [files["balances"]]),
+         "--out", nights.out["rerun"], "--quiet"], expect=1)  # fmt: skip
+    nights.counts["rerun"] = counts(nights.db)
+    nights.register["rerun"] = register(nights.db)
+    return nights
+
+
+@pytest.fixture(scope="module")
+def early_nights(scenario, tmp_path_factory):
+    """Two nights split a few minutes after midnight, so that bets of the previous
+    evening are still open at night 1's cutoff and settle during night 2."""
+    sc = scenario
+    folder = tmp_path_factory.mktemp("early")
+    return run_two_nights(sc, folder / "store", sc.window_from + timedelta(minutes=3), "10m")
+
+
+def open_at_night1(nights: Nights) -> dict[str, bool]:
+    """From the scenario alone: the bets that night 1 must report open (a PAYIN of the
+    previous evening older than the grace at night 1's cutoff, nothing settling it by then,
+    no settlement call), each with whether night 2's data settles it by its cutoff."""
+    sc, split = nights.sc, nights.split
+    grace = timedelta(minutes=int(nights.night1_grace.removesuffix("m")))
+    ours = sc.counterparty_id
+    bookings = [b for b in sc.bookings if b["counterparty_id"] == ours and b["bet_id"]]
+    settling = ("pay-out", "pay-in-out", "refund")
+    result = {}
+    for bet in {b["bet_id"] for b in bookings}:
+        own = [b for b in bookings if b["bet_id"] == bet]
+        payins = [b["created_at"] for b in own if b["type"] == "PAYIN"]
+        settled = [b["created_at"] for b in own if b["type"] in ("PAYOUT", "REFUND")]
+        calls = [c for c in sc.calls if c["bet_id"] == bet and c["operation"] in settling]
+        if not payins or min(payins) >= split - grace or min(payins) >= sc.window_from:
+            continue
+        if any(t < split for t in settled) or any(c["event_time"] < split for c in calls):
+            continue
+        result[bet] = any(t <= sc.cutoff for t in settled)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# 1. Two nights with a store = one run over all files
+
+
+def test_two_nights_find_exactly_what_the_generator_injected(nights):
+    expected = nights.sc.expected_set()
+    night2 = finding_keys(nights.out["night2"])
+    assert night2 == expected, describe_difference(expected, night2)
+
+
+def test_two_nights_find_what_one_run_over_all_files_finds(nights):
+    single = finding_keys(nights.out["single"])
+    assert single == nights.sc.expected_set()
+    assert finding_keys(nights.out["night2"]) == single
+    night2_ids, single_ids = keys_and_ids(nights.out["night2"]), keys_and_ids(nights.out["single"])
+    assert night2_ids == single_ids, "the same break gets the same finding_id"
+
+
+def test_night1_reports_only_the_previous_evening(nights):
+    """Night 1 saw the first hour of the day too, but its window is the day before."""
+    day = nights.sc.window_from
+    summary = read_summary(nights.out["night1"])
+    assert summary["window"]["label"] == (day - timedelta(days=1)).date().isoformat()
+    for row in read_csv(nights.out["night1"] / "findings.csv"):
+        assert row["status"] == "new"
+        if row["occurred_at"]:
+            assert stamp(row["occurred_at"]) < day + timedelta(hours=1), row
+    night2 = {r["finding_id"] for r in read_csv(nights.out["night2"] / "findings.csv")}
+    night1 = {r["finding_id"] for r in read_csv(nights.out["night1"] / "findings.csv")}
+    assert not night1 & night2, "a bet belongs to one window only"
+
+
+def test_the_store_keeps_every_record_once(nights):
+    sc = nights.sc
+    after = nights.counts["night2"]
+    assert after["calls"] == len(sc.calls)
+    assert after["bookings"] == len(sc.bookings)
+    assert after["snapshots"] == len(sc.snapshots)
+    assert after["runs"] == 2 and after["input_files"] == 5
+
+
+# ---------------------------------------------------------------------------
+# 2. A re-run of a window replaces its results
+
+
+def test_a_rerun_replaces_the_nights_results(nights, capsys):
+    assert finding_keys(nights.out["rerun"]) == finding_keys(nights.out["night2"])
+    assert keys_and_ids(nights.out["rerun"]) == keys_and_ids(nights.out["night2"])
+    runs = json.loads(invoke(["history", "--db", nights.db, "--format", "json"],
+                             capsys, expect=0).out)["runs"]  # fmt: skip
+    by_id = {r["run_id"]: r for r in runs}
+    assert sorted(by_id) == [1, 2, 3]
+    assert by_id[2]["superseded_by"] == 3, "the earlier run of the window is marked superseded"
+    assert by_id[1]["superseded_by"] is None, "night 1 is another window"
+    assert by_id[3]["superseded_by"] is None
+    assert by_id[3]["window"] == by_id[2]["window"] == nights.sc.window_from.date().isoformat()
+    assert by_id[3]["findings"] == len(nights.sc.expected)
+    label = nights.sc.window_from.date().isoformat()
+    total, distinct, runs_holding = query(
+        nights.db,
+        """SELECT count(*), count(DISTINCT f.finding_id), count(DISTINCT f.run_id)
+           FROM run_findings f JOIN runs r USING (run_id) WHERE r.window_label = ?""",
+        [label],
+    )[0]
+    assert total == distinct == len(nights.sc.expected), "the window's findings, once"
+    assert runs_holding == 1
+    assert query(nights.db, "SELECT count(*) FROM run_findings WHERE run_id = 2")[0][0] == 0
+
+
+def test_a_rerun_changes_nothing_in_the_register(nights):
+    before, after = nights.register["night2"], nights.register["rerun"]
+    assert before.keys() == after.keys()
+    for key, entry in before.items():
+        again = after[key]
+        assert (again["status"], again["nights_seen"], again["resolved_at"]) == (
+            entry["status"], entry["nights_seen"], entry["resolved_at"]), key  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# 3. A file already loaded loads nothing; an overlapping export collapses
+
+
+def test_files_already_loaded_load_nothing_new(nights):
+    inputs = read_summary(nights.out["rerun"])["inputs"]
+    assert len(inputs) == 3
+    for entry in inputs:
+        assert entry["loaded_by_run"] == 2, entry
+    first = {i["path"]: i for i in read_summary(nights.out["night2"])["inputs"]}
+    for entry in inputs:
+        assert first[entry["path"]]["loaded_by_run"] is None, "night 2 loaded them itself"
+        assert entry["sha256"] == first[entry["path"]]["sha256"]
+    before, after = nights.counts["night2"], nights.counts["rerun"]
+    for table in ("calls", "bookings", "snapshots", "input_files", "rejects"):
+        assert after[table] == before[table], table
+    new_flags = query(nights.db, "SELECT DISTINCT new FROM run_inputs WHERE run_id = 3")
+    assert new_flags == [(False,)]
+
+
+def test_an_overlapping_export_collapses_what_the_store_holds(nights, tmp_path, capsys):
+    """Night 2 given exports that repeat the last records night 1 already stored."""
+    sc = nights.sc
+    calls1, calls2, bookings1, bookings2 = split_by_time(sc, nights.split)
+    db = copy_store(nights.after_night1, tmp_path / "store.duckdb")
+    provider = simulate.write_provider_jsonl(sc, tmp_path / "p.jsonl", calls=calls1[-7:] + calls2)
+    ledger = simulate.write_ledger_csv(sc, tmp_path / "l.csv", rows=bookings1[-25:] + bookings2,
+                                       offset_times=True)  # fmt: skip
+    balances = nights.files["balances"]
+    out = tmp_path / "out"
+    invoke(["run", "--db", db, *nights.night2_args(), "--out", out,
+            *file_args([provider.path], [ledger.path], [balances])], capsys, expect=1)  # fmt: skip
+    inputs = {Path(i["path"]).name: i for i in read_summary(out)["inputs"]}
+    assert (inputs["p.jsonl"]["collapsed"], inputs["p.jsonl"]["loaded"]) == (7, len(calls2))
+    assert (inputs["l.csv"]["collapsed"], inputs["l.csv"]["loaded"]) == (25, len(bookings2))
+    assert inputs["balances.csv"]["loaded_by_run"] is None, "a new file to this store"
+    assert finding_keys(out) == sc.expected_set()
+    after = counts(db)
+    for table in ("calls", "bookings", "snapshots"):
+        assert after[table] == nights.counts["night2"][table], table
+
+
+# ---------------------------------------------------------------------------
+# 4. Findings of night 1 in night 2: persisting or resolved
+
+
+def test_an_open_bet_still_open_persists(nights):
+    still_open = [bet for bet, settled in open_at_night1(nights).items() if not settled]
+    assert still_open, "the scenario has a previous-evening bet that never settles"
+    night1 = {r["bet_id"]: r for r in read_csv(nights.out["night1"] / "findings.csv")
+              if r["check"] == "open_bet"}  # fmt: skip
+    backlog = report_section(nights.out["night2"], "Still open from earlier nights")
+    for bet in still_open:
+        assert night1[bet]["status"] == "new"
+        entry = nights.register["night2"][("open_bet", bet, None, night1[bet]["user_id"])]
+        assert (entry["status"], entry["nights_seen"]) == ("persisting", 2)
+        assert (entry["first_seen_run"], entry["last_seen_run"]) == (1, 2)
+        assert entry["resolved_at"] is None
+        assert listed(backlog, "open_bet", bet) and "persisting" in backlog
+
+
+def test_an_open_bet_settled_the_next_night_is_resolved(early_nights):
+    nights = early_nights
+    expected = nights.sc.expected_set()
+    night2 = finding_keys(nights.out["night2"])
+    assert night2 == expected, describe_difference(expected, night2)
+    opened = open_at_night1(nights)
+    settled = [bet for bet, done in opened.items() if done]
+    assert settled, "the scenario has a previous-evening bet settled after 00:03"
+    night1 = {r["bet_id"]: r for r in read_csv(nights.out["night1"] / "findings.csv")
+              if r["check"] == "open_bet"}  # fmt: skip
+    assert set(opened) <= set(night1), "night 1 reports every bet open at its cutoff"
+    resolved = report_section(nights.out["night2"], "Resolved by tonight's data")
+    backlog = report_section(nights.out["night2"], "Still open from earlier nights")
+    for bet, done in opened.items():
+        entry = nights.register["night2"][("open_bet", bet, None, night1[bet]["user_id"])]
+        if done:
+            assert entry["status"] == "resolved", entry
+            assert entry["resolved_at"] == nights.sc.cutoff
+            assert entry["resolved_run"] == 2 and entry["nights_seen"] == 1
+            assert listed(resolved, "open_bet", bet) and not listed(backlog, "open_bet", bet)
+        else:
+            assert (entry["status"], entry["nights_seen"]) == ("persisting", 2)
+            assert listed(backlog, "open_bet", bet) and not listed(resolved, "open_bet", bet)
+
+
+@pytest.fixture(scope="module")
+def third_night(nights, tmp_path_factory):
+    """A copy of the two nights' store, and a third night (the next day) that brings no
+    new file: night 2's files already held everything up to two hours after the day."""
+    folder = tmp_path_factory.mktemp("third")
+    db = copy_store(nights.db, folder / "store.duckdb")
+    (folder / "none.jsonl").write_text("")
+    (folder / "none.csv").write_text(LEDGER_HEADER + "\n")
+    day = nights.sc.window_to
+    cutoff = day + timedelta(days=1, hours=1)
+    out = folder / "night3"
+    cli(["run", "--db", db, *window_args(day, day + timedelta(days=1), cutoff),
+         *file_args([folder / "none.jsonl"], [folder / "none.csv"]), "--out", out, "--quiet"],
+        expect={0, 1})  # fmt: skip
+    return db, out, cutoff
+
+
+def test_open_bets_settled_after_the_cutoff_are_resolved_the_next_night(nights, third_night):
+    """Open at night 2's cutoff (the generator expects open_bet), settled after it."""
+    db, out, cutoff = third_night
+    sc = nights.sc
+    late = {b["bet_id"] for b in sc.bookings
+            if b["type"] in ("PAYOUT", "REFUND") and b["created_at"] > sc.cutoff}  # fmt: skip
+    settled = [f for f in sc.expected if f.check == "open_bet" and f.bet_id in late]
+    assert settled, "the generator settles some open bets after the cutoff"
+    entries = register(db)
+    section = report_section(out, "Resolved by tonight")
+    for finding in settled:
+        entry = entries[("open_bet", finding.bet_id, None, finding.user_id)]
+        assert (entry["status"], entry["resolved_at"], entry["nights_seen"]) == (
+            "resolved", cutoff, 1)  # fmt: skip
+        assert listed(section, "open_bet", finding.bet_id)
+    open_bets = {key[1]: e for key, e in entries.items() if key[0] == "open_bet"}
+    for bet, done in open_at_night1(nights).items():
+        if not done:
+            assert (open_bets[bet]["status"], open_bets[bet]["nights_seen"]) == ("persisting", 3)
+
+
+def test_a_bet_that_went_open_after_its_night_is_listed_the_next_night(nights, third_night):
+    """A bet of the day whose PAYIN was younger than the grace at night 2's cutoff and that
+    never settles: not night 2's finding (too young), not night 3's (another window), so
+    night 3 lists it with the breaks still open from earlier nights."""
+    db, out, _ = third_night
+    sc = nights.sc
+    ours = sc.counterparty_id
+    settled = {c["bet_id"] for c in sc.calls if c["operation"] in ("pay-out", "pay-in-out",
+                                                                  "refund")}  # fmt: skip
+    settled |= {b["bet_id"] for b in sc.bookings if b["type"] in ("PAYOUT", "REFUND")}
+    first = {}
+    for b in sc.bookings:
+        if b["counterparty_id"] == ours and b["type"] == "PAYIN":
+            first[b["bet_id"]] = min(first.get(b["bet_id"], b["created_at"]), b["created_at"])
+    young = [bet for bet, at in first.items()
+             if bet not in settled and sc.cutoff - sc.grace <= at and at >= sc.window_to
+             and min(c["event_time"] for c in sc.calls if c["bet_id"] == bet) < sc.window_to
+             ]  # fmt: skip
+    assert young, "the generator has bets booked just after midnight, first tried before"
+    assert not {f.bet_id for f in sc.expected} & set(young)
+    entries = {key[1]: e for key, e in register(db).items() if key[0] == "open_bet"}
+    backlog = report_section(out, "Still open from earlier nights")
+    night3 = {r["bet_id"] for r in read_csv(out / "findings.csv")}
+    for bet in young:
+        assert (entries[bet]["status"], entries[bet]["last_seen_run"]) == ("new", 4)
+        assert listed(backlog, "open_bet", bet)
+        assert bet not in night3
+
+
+def test_a_bet_open_across_midnight_is_not_lost(tmp_path, capsys):
+    """Hand-made: the PayIn tried at 23:59:55 times out, the retry is booked at 00:00:06;
+    night 1 (grace 1 h, cutoff 01:00) rightly finds it too young, night 2 lists it."""
+    d1, d2 = DAYS[0], DAYS[1]
+    first_try = call_line("pay-in", "b7", d2 - timedelta(seconds=5), "r0", "", "0", betAmount=5)
+    first_try = json.dumps(json.loads(first_try) | {"response": None, "error": "timeout"})
+    retry = call_line("pay-in", "b7", d2 + timedelta(seconds=6), "r1", "t1", "95", betAmount=5)
+    (tmp_path / "calls.jsonl").write_text(f"{first_try}\n{retry}\n")
+    booked = ledger_row("t1", d2 + timedelta(seconds=6), "PAYIN", "b7", 5, 100, 95, "r1")
+    (tmp_path / "ledger.csv").write_text(f"{LEDGER_HEADER}\n{booked}\n")
+    (tmp_path / "none.jsonl").write_text("")
+    (tmp_path / "none.csv").write_text(LEDGER_HEADER + "\n")
+    db = tmp_path / "store.duckdb"
+    hour = timedelta(hours=1)
+    invoke(["run", "--db", db, *window_args(d1, d2, d2 + hour, "1h"), "--out", tmp_path / "n1",
+            "--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv"],
+           capsys, expect=0)  # fmt: skip
+    assert read_csv(tmp_path / "n1" / "findings.csv") == []
+    assert register(db) == {}
+    invoke(["run", "--db", db, *window_args(d2, DAYS[2], DAYS[2] + hour, "1h"),
+            "--out", tmp_path / "n2", "--provider", tmp_path / "none.jsonl",
+            "--ledger", tmp_path / "none.csv"], capsys, expect=0)  # fmt: skip
+    assert read_csv(tmp_path / "n2" / "findings.csv") == [], "not night 2's window"
+    assert night_states(db) == {("open_bet", "b7", None, "u1"): ("new", 1, None)}
+    assert listed(report_section(tmp_path / "n2", "Still open from earlier nights"), "open_bet",
+                  "b7")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# 5. Three nights of hand-made data: new → persisting → resolved; resolved → reopened
+
+CP = "cp-1"
+DAYS = [datetime(2026, 11, d, tzinfo=UTC) for d in (1, 2, 3)]
+LEDGER_HEADER = ("transaction_id,created_at,counterparty_id,session_id,user_id,currency,type,"
+                 "bet_id,amount,balance_before,balance_after,request_id")  # fmt: skip
+
+
+def call_line(op: str, bet: str, at: datetime, rid: str, tx: str, balance: str, **body) -> str:
+    ms = int(at.timestamp() * 1000)
+    request = {"path": f"/v1/sessions/s1/bets/{op}",
+               "headers": {"X-Counterparty-Id": CP, "X-Timestamp": str(ms), "X-Request-Id": rid,
+                           "X-Sign": "secret"},
+               "body": {"betId": bet, **body}}  # fmt: skip
+    answer = {"transactionId": tx, "balance": json.loads(balance), "_responseCode": 1}
+    record = {"loggedAt": iso(at + timedelta(milliseconds=40)), "request": request,
+              "response": {"status": 200, "body": answer}, "error": None}  # fmt: skip
+    return json.dumps(record)
+
+
+def ledger_row(tx, at: datetime, typ, bet, amount, before, after, rid="", cp=CP) -> str:
+    return f"{tx},{iso(at)},{cp},s1,u1,EUR,{typ},{bet},{amount},{before},{after},{rid}"
+
+
+def hand_made_nights(folder: Path) -> list[dict]:
+    """Files of three nights.  Bet b1 (day 1) stays open until day 3.  Booking t3 of bet
+    b2 breaks the chain on day 1 (balance_before 80, the previous booking left 85); night
+    2's export brings a late adjustment (85 → 80) that mends it; night 3's brings a late
+    duplicate PAYOUT of b2 booked just before t3, which breaks it again."""
+    d1, d2, d3 = DAYS
+    h = timedelta(hours=1)
+    nights = [
+        (
+            [call_line("pay-in", "b1", d1 + 10 * h, "r1", "t1", "95", betAmount=5),
+             call_line("pay-in", "b2", d1 + 11 * h, "r2", "t2", "85", betAmount=10),
+             call_line("pay-out", "b2", d1 + 11 * h + timedelta(minutes=5), "r3", "t3", "100",
+                       winAmount=20)],
+            [ledger_row("t1", d1 + 10 * h, "PAYIN", "b1", 5, 100, 95, "r1"),
+             ledger_row("t2", d1 + 11 * h, "PAYIN", "b2", 10, 95, 85, "r2"),
+             ledger_row("t3", d1 + 11 * h + timedelta(minutes=5), "PAYOUT", "b2", 20, 80, 100,
+                        "r3")],
+        ),
+        (
+            [call_line("pay-in", "b3", d2 + 9 * h, "r4", "t4", "90", betAmount=10),
+             call_line("pay-out", "b3", d2 + 9 * h + timedelta(minutes=1), "r5", "t5", "90",
+                       winAmount=0)],
+            [ledger_row("t9", d1 + 11 * h + timedelta(minutes=3), "ADJUSTMENT", "", -5, 85, 80,
+                        cp=""),
+             ledger_row("t4", d2 + 9 * h, "PAYIN", "b3", 10, 100, 90, "r4"),
+             ledger_row("t5", d2 + 9 * h + timedelta(minutes=1), "PAYOUT", "b3", 0, 90, 90,
+                        "r5")],
+        ),
+        (
+            [call_line("pay-out", "b1", d3 + 8 * h, "r6", "t6", "90", winAmount=0)],
+            [ledger_row("t7", d1 + 11 * h + timedelta(minutes=4), "PAYOUT", "b2", 20, 80, 100),
+             ledger_row("t6", d3 + 8 * h, "PAYOUT", "b1", 0, 90, 90, "r6")],
+        ),
+    ]  # fmt: skip
+    written = []
+    for number, (calls, rows) in enumerate(nights, start=1):
+        provider, ledger = folder / f"calls-{number}.jsonl", folder / f"ledger-{number}.csv"
+        provider.write_text("\n".join(calls) + "\n")
+        ledger.write_text("\n".join([LEDGER_HEADER, *rows]) + "\n")
+        day = DAYS[number - 1]
+        written.append({
+            "args": ["--provider", provider, "--ledger", ledger,
+                     *window_args(day, day + timedelta(days=1), day + timedelta(days=1, hours=1))],
+            "cutoff": day + timedelta(days=1, hours=1),
+        })  # fmt: skip
+    return written
+
+
+OPEN_B1 = ("open_bet", "b1", None, "u1")
+DRIFT_T3 = ("balance_drift", "b2", "t3", "u1")
+DUPLICATE_B2 = ("duplicate_payout", "b2", None, "u1")
+
+
+def night_states(db: Path) -> dict[tuple, tuple]:
+    return {key: (e["status"], e["nights_seen"], e["resolved_at"])
+            for key, e in register(db).items()}  # fmt: skip
+
+
+def test_three_nights_walk_findings_through_every_state(tmp_path, capsys):
+    db = tmp_path / "store.duckdb"
+    nights = hand_made_nights(tmp_path)
+    states, outs = [], []
+    for number, night in enumerate(nights, start=1):
+        out = tmp_path / f"night{number}"
+        invoke(["run", "--db", db, *night["args"], "--out", out], capsys,
+               expect=1 if number == 1 else 0)  # fmt: skip
+        states.append(night_states(db))
+        outs.append(out)
+    _, cut2, cut3 = (n["cutoff"] for n in nights)
+    assert {r["check"]: r["status"] for r in read_csv(outs[0] / "findings.csv")} == {
+        "open_bet": "new", "balance_drift": "new"}  # fmt: skip
+    assert states[0] == {OPEN_B1: ("new", 1, None), DRIFT_T3: ("new", 1, None)}
+    assert states[1] == {OPEN_B1: ("persisting", 2, None), DRIFT_T3: ("resolved", 1, cut2)}
+    assert states[2] == {OPEN_B1: ("resolved", 2, cut3), DRIFT_T3: ("reopened", 2, None),
+                         DUPLICATE_B2: ("new", 1, None)}  # fmt: skip
+    assert read_csv(outs[1] / "findings.csv") == read_csv(outs[2] / "findings.csv") == []
+    backlog = report_section(outs[1], "Still open from earlier nights")
+    assert listed(backlog, "open_bet", "b1") and "persisting" in backlog
+    assert listed(report_section(outs[1], "Resolved by tonight"), "balance_drift", "t3")
+    assert listed(report_section(outs[2], "Resolved by tonight"), "open_bet", "b1")
+    backlog = report_section(outs[2], "Still open from earlier nights")
+    assert listed(backlog, "balance_drift", "t3") and "reopened" in backlog
+    assert not listed(backlog, "open_bet", "b1")
+    # the late duplicate PAYOUT of day 1's bet: not night 3's finding, but listed
+    assert listed(backlog, "duplicate_payout", "b2")
+    story = json.loads(invoke(["trace", "--db", db, "--bet", "b2", "--format", "json"],
+                              capsys, expect=0).out)  # fmt: skip
+    drift = [f for f in story["findings"] if f["check"] == "balance_drift"]
+    assert [(f["transaction_id"], f["status"], f["amount"]) for f in drift] == [
+        ("t3", "reopened", "20.00")]  # fmt: skip
+
+
+def test_rerunning_an_earlier_night_keeps_what_a_later_night_saw(tmp_path, capsys):
+    """Night 3 saw bet b1 settled; re-running night 2 (an earlier cutoff) must not reopen it."""
+    db = tmp_path / "store.duckdb"
+    nights = hand_made_nights(tmp_path)
+    for number, night in enumerate(nights, start=1):
+        invoke(["run", "--db", db, *night["args"], "--out", tmp_path / f"n{number}"], capsys,
+               expect=1 if number == 1 else 0)  # fmt: skip
+    after_night3 = night_states(db)
+    invoke(["run", "--db", db, *nights[1]["args"], "--out", tmp_path / "again"], capsys, expect=0)
+    assert night_states(db) == after_night3
+    runs = json.loads(invoke(["history", "--db", db, "--format", "json"], capsys, expect=0).out)
+    assert {r["run_id"]: r["superseded_by"] for r in runs["runs"]} == {4: None, 3: None, 2: 4,
+                                                                      1: None}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# 6-8. Refusals: a busy store, a crash, a foreign or newer file
+
+
+def hand_made_night1(tmp_path: Path) -> list:
+    return hand_made_nights(tmp_path)[0]["args"]
+
+
+def assert_refused(result: Result, out: Path, *needles: str) -> None:
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert "Traceback" not in result.err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}.tmp-*"))
+
+
+def test_a_store_in_use_is_refused_cleanly(tmp_path, capsys):
+    db = tmp_path / "store.duckdb"
+    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+           expect=1)  # fmt: skip
+    before = counts(db)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); "
+         "time.sleep(30)"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
+        out = tmp_path / "out"
+        result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+                        expect=2)  # fmt: skip
+        assert_refused(result, out, str(db), "in use")
+        result = invoke(["history", "--db", db], capsys, expect=2)
+        assert "in use" in result.err and len(result.err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    assert counts(db) == before
+
+
+def test_a_crash_mid_run_leaves_the_store_as_it_was(nights, tmp_path, capsys, monkeypatch):
+    db = copy_store(nights.after_night1, tmp_path / "store.duckdb")
+    before = counts(db)
+    before_register = register(db)
+
+    def out_of_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("reconcile.report.write_html", out_of_disk)
+    out = tmp_path / "out"
+    files = nights.files
+    args = ["run", "--db", db, *nights.night2_args(), "--out", out,
+            *file_args([files["provider2"]], [files["ledger2"]], [files["balances"]])]  # fmt: skip
+    result = invoke(args, capsys, expect=3)
+    assert "internal error" in result.err
+    assert not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
+    assert counts(db) == before
+    assert register(db) == before_register
+    monkeypatch.undo()
+    invoke(args, capsys, expect=1)  # the store is usable: nothing held, nothing half-written
+    assert finding_keys(out) == nights.sc.expected_set()
+    assert counts(db) == nights.counts["night2"]
+
+
+def test_an_input_error_mid_run_leaves_the_store_as_it_was(tmp_path, capsys):
+    """The bad file is found while loading, after the run has begun in the store."""
+    db = tmp_path / "store.duckdb"
+    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+           expect=1)  # fmt: skip
+    before, before_register = counts(db), register(db)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("transaction_id,created_at\nt1,2026-11-02T10:00:00Z\n")
+    out = tmp_path / "out"
+    result = invoke(["run", "--db", db, "--provider", tmp_path / "calls-1.jsonl",
+                     "--ledger", broken, "--date", "2026-11-02", "--out", out], capsys,
+                    expect=2)  # fmt: skip
+    assert_refused(result, out, "missing required column")
+    assert counts(db) == before and register(db) == before_register
+
+
+def test_a_store_of_a_newer_version_is_refused(tmp_path, capsys):
+    db = tmp_path / "store.duckdb"
+    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+           expect=1)  # fmt: skip
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE schema_info SET version = 99")
+    con.close()
+    before = db.read_bytes()
+    out = tmp_path / "out"
+    result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+                    expect=2)  # fmt: skip
+    assert_refused(result, out, str(db), "newer", "99", str(SCHEMA_VERSION))
+    for command in (["history", "--db", db], ["trace", "--db", db, "--bet", "b1"]):
+        result = invoke(command, capsys, expect=2)
+        assert "99" in result.err and len(result.err.strip().splitlines()) == 1
+    assert db.read_bytes() == before
+
+
+def test_a_duckdb_file_that_is_not_a_store_is_refused(tmp_path, capsys):
+    db = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR)")
+    con.execute("INSERT INTO customers VALUES (1, 'a')")
+    con.close()
+    out = tmp_path / "out"
+    result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+                    expect=2)  # fmt: skip
+    assert_refused(result, out, str(db), "not a reconcile store")
+    assert query(db, "SELECT table_name FROM information_schema.tables") == [("customers",)]
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "ledger.csv"])
+def test_a_file_that_is_not_a_store_is_refused_and_left_alone(tmp_path, capsys, name):
+    """A text file given as --db by mistake (DuckDB itself would open a CSV as a table)."""
+    db = tmp_path / name
+    text = LEDGER_HEADER + "\n" + "t1,2026-11-01T10:00:00Z,cp,s1,u1,EUR,PAYIN,b1,5,100,95,r1\n"
+    db.write_text(text)
+    out = tmp_path / "out"
+    result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+                    expect=2)  # fmt: skip
+    assert_refused(result, out, str(db))
+    assert db.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(name)) == [name]
+
+
+def test_a_key_repeated_with_different_content_does_not_break_the_store(tmp_path, capsys):
+    """Two ledger rows with one transaction id (not exact duplicates) and two snapshots of
+    one wallet at one time give findings that share an id; the register keeps one entry
+    per id instead of failing the run on its primary key (an internal error, exit 3)."""
+    (tmp_path / "calls.jsonl").write_text("")
+    (tmp_path / "ledger.csv").write_text("\n".join([
+        LEDGER_HEADER,
+        ledger_row("t1", DAYS[0] + timedelta(hours=10), "PAYIN", "b1", 5, 100, 95, "r1"),
+        ledger_row("t1", DAYS[0] + timedelta(hours=10, seconds=1), "PAYIN", "b1", 5, 95, 90, "r1"),
+    ]) + "\n")  # fmt: skip
+    (tmp_path / "balances.csv").write_text(
+        "user_id,currency,balance,as_of\nu1,EUR,10,2026-11-01T12:00:00Z\n"
+        "u1,EUR,11,2026-11-01T12:00:00Z\n"
+    )
+    db = tmp_path / "store.duckdb"
+    inputs = ["--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
+              "--balances", tmp_path / "balances.csv", "--counterparty", CP]  # fmt: skip
+    for day in ("2026-11-01", "2026-11-02"):
+        invoke(["run", "--db", db, *inputs, "--date", day, "--out", tmp_path / day], capsys,
+               expect=1)  # fmt: skip
+    checks = [r["check"] for r in read_csv(tmp_path / "2026-11-01" / "findings.csv")]
+    assert checks.count("unmatched_ledger") == 2 and checks.count("balance_drift") == 2
+    ids, distinct = query(db, "SELECT count(*), count(DISTINCT finding_id) FROM finding_register")[
+        0
+    ]
+    assert ids == distinct
+    states = {(c, s, n) for c, s, n in query(
+        db, 'SELECT "check", status, nights_seen FROM finding_register')}  # fmt: skip
+    assert ("unmatched_ledger", "persisting", 2) in states
+    assert ("balance_drift", "persisting", 2) in states
