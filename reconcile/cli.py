@@ -204,10 +204,7 @@ def cli() -> None:
 @output_options
 @db_option("Keep records, runs and findings in this DuckDB file across nights.")
 @engine_options
-def run(
-    provider, ledger, balances, day, start, end, cutoff, grace, tolerance, counterparties,
-    out, fail_on, quiet, acks, db, threads, memory_limit, temp_dir,
-) -> int:  # fmt: skip
+def run(provider, ledger, balances, tolerance, counterparties, **common) -> int:
     """Reconcile the provider's bets for one window and write the audit outputs.
 
     A bet belongs to the window of its first event on either side; give the
@@ -220,21 +217,9 @@ def run(
           --ledger 'exports/ledger/*.csv*' --balances exports/balances.csv \\
           --date 2026-11-22 --grace 1h --out out/2026-11-22
     """
-    job = Job(
-        domain="provider",
-        inputs={"provider": list(provider), "ledger": list(ledger), "balances": list(balances)},
-        window=make_window(day=day, start=start, end=end, cutoff=cutoff, grace=grace),
-        out=out,
-        tolerance=tolerance,
-        counterparties=list(counterparties),
-        fail_on=fail_on,
-        grace_text=grace,
-        db=db,
-        progress=_stages(quiet),
-        engine=_engine(threads, memory_limit, temp_dir),
-        acks=acks,
-    )
-    return _run(job, quiet)
+    inputs = {"provider": list(provider), "ledger": list(ledger), "balances": list(balances)}
+    extra = {"tolerance": tolerance, "counterparties": list(counterparties)}
+    return _run(_job("provider", inputs, common, **extra), common["quiet"])
 
 
 @cli.command()
@@ -243,10 +228,7 @@ def run(
 @output_options
 @db_option("Keep records, runs and findings in this DuckDB file (shared with 'run').")
 @engine_options
-def cashback(
-    make, accept, day, start, end, cutoff, grace, out, fail_on, quiet, acks, db, threads,
-    memory_limit, temp_dir,
-) -> int:  # fmt: skip
+def cashback(make, accept, **common) -> int:
     """Reconcile cashback make requests against the casino's accept calls.
 
     A cashback belongs to the window of its first make; an accept that is still
@@ -257,19 +239,28 @@ def cashback(
       reconcile cashback --make 'exports/cashback-make*.csv' \\
           --accept 'logs/accept/*.jsonl*' --date 2026-11-22 --out out/cashback-2026-11-22
     """
-    job = Job(
-        domain="cashback",
-        inputs={"make": list(make), "accept": list(accept)},
-        window=make_window(day=day, start=start, end=end, cutoff=cutoff, grace=grace),
-        out=out,
-        fail_on=fail_on,
-        grace_text=grace,
-        db=db,
-        progress=_stages(quiet),
-        engine=_engine(threads, memory_limit, temp_dir),
-        acks=acks,
-    )
-    return _run(job, quiet)
+    inputs = {"make": list(make), "accept": list(accept)}
+    return _run(_job("cashback", inputs, common), common["quiet"])
+
+
+def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
+    """A Job from the options every reconciling command shares."""
+    return Job(
+        domain=domain,
+        inputs=inputs,
+        window=make_window(
+            day=common["day"], start=common["start"], end=common["end"],
+            cutoff=common["cutoff"], grace=common["grace"],
+        ),
+        out=common["out"],
+        fail_on=common["fail_on"],
+        grace_text=common["grace"],
+        db=common["db"],
+        progress=_stages(common["quiet"]),
+        engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
+        acks=common["acks"],
+        **extra,
+    )  # fmt: skip
 
 
 def _run(job: Job, quiet: bool) -> int:

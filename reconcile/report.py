@@ -289,6 +289,15 @@ def history_table(runs: list[dict]):
     return table
 
 
+def key_text(value: object, column: str) -> str:
+    """An identifying cell of the findings tables; a cashback's type in words."""
+    if value is None:
+        return "—"
+    if column == "transaction_type":
+        return {1: "1 payment", -1: "-1 cancellation"}.get(value, str(value))
+    return str(value)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
@@ -301,6 +310,7 @@ def _environment() -> jinja2.Environment:
     env.filters["iso"] = iso
     env.filters["when"] = lambda t: iso(t).replace("T", " ").removesuffix("Z")
     env.filters["thousands"] = lambda n: f"{n:,}"
+    env.filters["key_text"] = key_text
     return env
 
 

@@ -34,8 +34,7 @@ UPDATE finding_register SET
     detail = a.detail,
     resolved_run = NULL,
     resolved_at = NULL
-FROM (SELECT DISTINCT ON (finding_id) * FROM all_findings
-      ORDER BY finding_id, amount DESC, detail) a, current_run c
+FROM all_findings a, current_run c
 WHERE a.finding_id = finding_register.finding_id
   AND finding_register.kind = c.kind
   AND coalesce(finding_register.resolved_at, finding_register.last_seen_at) <= c.cutoff;
@@ -51,40 +50,23 @@ WHERE finding_register.kind = c.kind
   AND finding_register.last_seen_at <= c.cutoff
   AND finding_register.finding_id NOT IN (SELECT finding_id FROM all_findings);
 
--- Breaks seen for the first time.  Two findings can share an id when the data
--- repeats a key with different content (two ledger rows with one transaction id,
--- two snapshots of one wallet at one time): the register keeps one entry per id,
--- the larger amount, rather than failing the run on its primary key.
-INSERT INTO finding_register BY NAME
-SELECT DISTINCT ON (f.finding_id) f.finding_id, c.kind, f."check", f.severity, f.bet_id,
-       f.transaction_id, f.cashback_id, f.transaction_type, f.user_id, f.currency, f.amount,
-       f.detail,
-       c.run_id AS first_seen_run, c.cutoff AS first_seen_at, c.run_id AS last_seen_run,
-       c.cutoff AS last_seen_at, c.window_label AS last_seen_window, 1 AS nights_seen,
-       'new' AS status
-FROM findings f CROSS JOIN current_run c
-WHERE f.finding_id NOT IN (SELECT finding_id FROM finding_register)
-ORDER BY f.finding_id, f.amount DESC, f.detail;
-
--- Breaks of a window that an earlier run of this store already reported on, which
--- that run could not see yet: yesterday evening's bet still younger than the grace
--- at yesterday's cutoff and still open tonight, a late duplicate booking of
--- yesterday's bet.  They are not tonight's window's findings (findings.csv), but
--- the register takes them as new, so that the report lists them with the breaks
+-- Breaks seen for the first time: the window's, and those of a window that an
+-- earlier run of this store already reported on but could not see yet (yesterday
+-- evening's bet still younger than the grace at yesterday's cutoff and still open
+-- tonight, a late duplicate booking of yesterday's bet).  The latter are not
+-- tonight's findings (findings.csv), but the report lists them with the breaks
 -- still open from earlier nights instead of no night ever reporting them.
 INSERT INTO finding_register BY NAME
-SELECT DISTINCT ON (a.finding_id) a.finding_id, c.kind, a."check", a.severity, a.bet_id,
-       a.transaction_id, a.cashback_id, a.transaction_type, a.user_id, a.currency, a.amount,
-       a.detail,
+SELECT a.finding_id, c.kind, a."check", a.severity, a.bet_id, a.transaction_id,
+       a.cashback_id, a.transaction_type, a.user_id, a.currency, a.amount, a.detail,
        c.run_id AS first_seen_run, c.cutoff AS first_seen_at, c.run_id AS last_seen_run,
        c.cutoff AS last_seen_at, c.window_label AS last_seen_window, 1 AS nights_seen,
        'new' AS status
 FROM all_findings a CROSS JOIN current_run c
 JOIN runs tonight ON tonight.run_id = c.run_id
 WHERE a.finding_id NOT IN (SELECT finding_id FROM finding_register)
-  AND a.finding_id NOT IN (SELECT finding_id FROM findings)
-  AND EXISTS (SELECT 1 FROM runs r
-              WHERE r.kind = c.kind AND r.run_id <> c.run_id AND r.cutoff < c.cutoff
-                AND r.window_end <= tonight.window_start
-                AND a.anchor_at >= r.window_start AND a.anchor_at < r.window_end)
-ORDER BY a.finding_id, a.amount DESC, a.detail;
+  AND (a.finding_id IN (SELECT finding_id FROM findings)
+       OR EXISTS (SELECT 1 FROM runs r
+                  WHERE r.kind = c.kind AND r.run_id <> c.run_id AND r.cutoff < c.cutoff
+                    AND r.window_end <= tonight.window_start
+                    AND a.anchor_at >= r.window_start AND a.anchor_at < r.window_end));

@@ -10,8 +10,6 @@ read back with DuckDB, read-only, as an auditor would.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -24,9 +22,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import Result, describe_difference, finding_keys, invoke, read_csv, read_summary
+from conftest import run_cli as cli
 
 from reconcile import simulate
-from reconcile.cli import main
 from reconcile.store import SCHEMA_VERSION
 from reconcile.window import iso
 
@@ -42,24 +40,6 @@ REGISTER_COLUMNS = (
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-
-def cli(args: list, expect: int | set[int]) -> Result:
-    """``reconcile ARGS`` in-process for module-scoped fixtures (no capsys there)."""
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-        pytest.raises(SystemExit) as stop,
-    ):
-        main([str(a) for a in args])
-    result = Result(stop.value.code, out.getvalue(), err.getvalue())
-    allowed = expect if isinstance(expect, set) else {expect}
-    assert result.exit_code in allowed, (
-        f"reconcile {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
-        f"stdout:\n{result.out}\nstderr:\n{result.err}"
-    )
-    return result
 
 
 def query(db: Path, statement: str, params: list | None = None) -> list[tuple]:

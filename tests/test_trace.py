@@ -8,18 +8,16 @@ tell the same story.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Result, invoke
+from conftest import invoke
+from conftest import run_cli as cli
 
 from reconcile import simulate
-from reconcile.cli import main
 from reconcile.window import iso
 
 SEED, BETS = 13, 300
@@ -27,23 +25,6 @@ WIDTH = 80
 CALL_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  CALL ")
 BOOK_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  BOOK ")
 MATCHED_HOW = {"transaction id", "request id", "bet and type"}
-
-
-def cli(args: list, expect: int) -> Result:
-    """``reconcile ARGS`` in-process for module-scoped fixtures (no capsys there)."""
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-        pytest.raises(SystemExit) as stop,
-    ):
-        main([str(a) for a in args])
-    result = Result(stop.value.code, out.getvalue(), err.getvalue())
-    assert result.exit_code == expect, (
-        f"reconcile {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
-        f"stdout:\n{result.out}\nstderr:\n{result.err}"
-    )
-    return result
 
 
 @dataclass
