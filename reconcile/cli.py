@@ -173,7 +173,7 @@ def _stages(quiet: bool) -> Stages:
         return Stages()
     from rich.console import Console
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, log_path=False)
     return Stages(announce=lambda name: console.log(f"{name}…"))
 
 
