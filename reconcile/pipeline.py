@@ -122,10 +122,13 @@ def resolve_inputs(job: Job) -> dict[str, list[Path]]:
 
 
 def reconcile(
-    con: duckdb.DuckDBPyConnection, job: Job, record: store.RunRecord, stages: Stages
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    inputs: dict[str, list[Path]],
+    record: store.RunRecord,
+    stages: Stages,
 ) -> Reconciled:
     """Load the inputs into the store, run the domain's checks, record the findings."""
-    inputs = resolve_inputs(job)
     with stages.stage("load"):
         sources = load.load_inputs(con, inputs, record.run_id, stages.note)
     window = job.window
@@ -144,21 +147,23 @@ def reconcile(
 def run_job(job: Job) -> Outcome:
     """``reconcile run`` / ``reconcile cashback``: with ``--db``, one store transaction."""
     stages = job.progress or Stages()
-    resolve_inputs(job)  # a missing file or a bad acks file is reported before the
-    known = acks.load_acks(job.acks) if job.acks else {}  # store is touched
+    # A missing file or a bad acks file is reported before the store is touched.
+    inputs = resolve_inputs(job)
+    known = acks.load_acks(job.acks) if job.acks else {}
     with store.session(job.db, engine=job.engine) as con:
         record = store.begin_run(con, job.domain, job.window)
-        done = reconcile(con, job, record, stages)
+        done = reconcile(con, job, inputs, record, stages)
         with stages.stage("outputs"):
             return write_outputs(con, job, record, done, stages, known)
 
 
 def trace_files(job: Job, selector: str, value: str, limit: int) -> Trace:
     """``reconcile trace`` straight from files: an in-memory store, no outputs."""
+    inputs = resolve_inputs(job)
     con = store.open_store(None, engine=job.engine)
     try:
         record = store.begin_run(con, job.domain, job.window)
-        reconcile(con, job, record, job.progress or Stages())
+        reconcile(con, job, inputs, record, job.progress or Stages())
         return build_trace(con, selector, value, limit)
     finally:
         con.close()
