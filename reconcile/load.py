@@ -1,15 +1,22 @@
 """Stage 1, load: read every input file into normalised DuckDB tables.
 
-Text inputs (JSON Lines, CSV) are read here, in Python, one physical line at a
-time, because DuckDB's readers cannot give what the contract needs: its JSON
-reader turns every number into a binary double and has no rejects table, and its
-CSV reader can drop a row silently when a cast is pushed into it (see
-DUCKDB-NOTES.md).  So the reader only splits records into fields and keeps each
-field as the exact text of the file (a JSON number keeps its literal: ``1e-05``
-stays ``1e-05``), and lands them in ``raw_*`` tables with file and line.  All
-typing and validation then happens once, in SQL (``sql/normalise_*.sql``): one
-set of rules for every input form.  Parquet goes straight from DuckDB's reader
-into the same landing tables.
+DuckDB's own text readers cannot give what the contract needs: its JSON reader
+turns every number into a binary double and has no rejects table, and its CSV
+reader numbers lines wrongly past a blank line or a quoted line break and can
+drop a row silently when a cast is pushed into it (see DUCKDB-NOTES.md).  So
+every text input (JSON Lines, CSV) is read the same way, in two steps:
+
+1. Python cuts the file into records, a block of bytes at a time, without
+   looking at any record on its own (numpy finds the line ends): each record
+   keeps its exact text and its physical line number.
+2. SQL splits each batch of records into fields (``sql/raw_tables.sql``) and
+   lands them in ``raw_*`` tables, every field as the exact text of the file; a
+   JSON number keeps its literal (``1e-05`` stays ``1e-05``).
+
+All typing and validation then happens once, in SQL (``sql/normalise_*.sql``):
+one set of rules for every input form.  Parquet goes straight from DuckDB's
+reader into the same landing tables.  Memory stays flat: one block of a file is
+in Python at a time, and DuckDB spills beyond its memory limit.
 
 Counting: every record read is counted in ``input_files.rows_in``; every record
 ends up either loaded, collapsed (an exact duplicate) or rejected.
@@ -21,7 +28,7 @@ import csv
 import glob
 import gzip
 import hashlib
-import json
+import itertools
 import os
 import re
 import zlib
@@ -32,13 +39,16 @@ from pathlib import Path
 from typing import IO
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from reconcile.errors import InputError
 from reconcile.resources import sql
 
-BATCH_ROWS = 50_000
+BLOCK_BYTES = 16 << 20  # text handed to DuckDB at a time
 BOM = b"\xef\xbb\xbf"
+NEWLINE, RETURN, QUOTE = ord("\n"), ord("\r"), ord('"')
+WHITESPACE = np.frombuffer(b" \t\n\r\x0b\x0c", np.uint8)
 
 CALL_FIELDS = (
     "logged_at", "event_time", "request_id", "counterparty_id", "session_id", "operation",
@@ -61,9 +71,6 @@ ACCEPT_FIELDS = (
     "partner_transaction_id", "transaction_type", "amount", "tax_amount", "http_status", "error",
 )  # fmt: skip
 
-_PROVIDER_PATH = re.compile(
-    r"^/v1/sessions/(?P<session>[^/?]+)/(?:bets/(?P<op>pay-in-out|pay-in|pay-out|refund)|(?P<bal>balance))/?(?:\?.*)?$"
-)
 _SECRET_JSON = re.compile(
     r'("(?:x-sign|authorization)"\s*:\s*)(?:"(?:[^"\\]|\\.)*(?:"|$)|[^,}\s]+)', re.IGNORECASE
 )
@@ -94,10 +101,6 @@ class SourceFile:
 
     def is_new(self, run_id: int) -> bool:
         return self.loaded_by == run_id
-
-
-class BadRecord(Exception):
-    """A record the reader cannot split into fields; the message is the reject reason."""
 
 
 # ---------------------------------------------------------------------------
@@ -137,13 +140,13 @@ def detect_format(kind: str, path: Path) -> str:
         head = stream.read(4096).lstrip(BOM).lstrip()
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(b"{") and KINDS[kind].json_fields is not None:
+    if head.startswith(b"{") and KINDS[kind].from_jsonl is not None:
         return "jsonl"
     return "csv"
 
 
 # ---------------------------------------------------------------------------
-# Reading bytes: gzip, checksum, physical lines
+# Reading bytes: gzip, checksum, records
 
 
 @contextmanager
@@ -158,18 +161,6 @@ def _reading(path: Path) -> Iterator[IO[bytes]]:
             raise InputError(f"{path}: cannot be read as gzip ({exc})") from None
 
 
-def _physical_lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
-    """``(line number, text or None if not UTF-8, raw bytes)`` for each physical line."""
-    for number, raw in enumerate(stream, start=1):
-        if number == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM) :]
-        raw = raw.rstrip(b"\r\n")
-        try:
-            yield number, raw.decode("utf-8"), raw
-        except UnicodeDecodeError:
-            yield number, None, raw
-
-
 def checksum(path: Path) -> str:
     """SHA-256 of the file as it is on disk (compressed, when it is)."""
     digest = hashlib.sha256()
@@ -179,102 +170,150 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------------------
-# JSON Lines
+@dataclass
+class _Records:
+    """Whole records of a file, without their line ends: ``data[starts[i]:ends[i]]``
+    is record i, which starts on physical line ``lines[i]``."""
+
+    data: np.ndarray  # bytes
+    ends: np.ndarray
+    lines: np.ndarray
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.concatenate(([0], self.ends[:-1])).astype(np.int64)
+
+    def text(self, i: int) -> bytes:
+        return self.data[self.starts[i] : self.ends[i]].tobytes()
+
+    def blank(self) -> np.ndarray:
+        """Which records hold nothing but spaces, tabs and line ends: no records at all."""
+        starts, lengths = self.starts, self.ends - self.starts
+        first = self.data[np.minimum(starts, max(len(self.data) - 1, 0))] if len(self.data) else 0
+        blank = lengths == 0
+        for i in np.flatnonzero(~blank & np.isin(first, WHITESPACE)):
+            blank[i] = not self.text(i).strip()
+        return blank
 
 
-def _text(value: object, name: str) -> str | None:
-    """A JSON leaf as text; numbers are already their literal (parse hooks)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    raise BadRecord(f"{name} is not a single value")
+def _record_blocks(stream: IO[bytes], quoted: bool) -> Iterator[_Records]:
+    """The file's records, a block of about ``BLOCK_BYTES`` at a time.
 
-
-def _object(parent: dict, key: str) -> dict:
-    value = parent.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRecord(f"{key} is not a JSON object")
-    return value
-
-
-def _reject_constant(name: str) -> str:
-    raise BadRecord(f"{name} is not a number")
-
-
-def parse_json_record(text: str) -> dict:
-    """Decode one line; every number comes back as its exact literal text."""
-    try:
-        record = json.loads(text, parse_float=str, parse_int=str, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise BadRecord(f"broken JSON ({exc.msg}, column {exc.colno})") from None
-    if not isinstance(record, dict):
-        raise BadRecord("not a JSON object")
-    return record
-
-
-def call_fields(record: dict) -> tuple[str | None, ...]:
-    """The landing fields of one provider exchange (spec 2.1)."""
-    request = _object(record, "request")
-    headers = {str(k).lower(): v for k, v in _object(request, "headers").items()}
-    body = _object(request, "body")
-    response = _object(record, "response")
-    answer = _object(response, "body")
-    path = _text(request.get("path"), "path")
-    if not path:
-        raise BadRecord("missing request path")
-    route = _PROVIDER_PATH.match(path)
-    if route is None:
-        raise BadRecord(f"unknown operation in path {path[:80]!r}")
-    values = {
-        "logged_at": record.get("loggedAt"),
-        "event_time": headers.get("x-timestamp"),
-        "request_id": headers.get("x-request-id"),
-        "counterparty_id": headers.get("x-counterparty-id"),
-        "session_id": route["session"],
-        "operation": route["op"] or route["bal"],
-        "bet_id": body.get("betId"),
-        "game_round_id": body.get("gameRoundId"),
-        "bet_amount": body.get("betAmount"),
-        "win_amount": body.get("winAmount"),
-        "win_odd": body.get("winOdd"),
-        "http_status": response.get("status"),
-        "response_code": answer.get("_responseCode"),
-        "transaction_id": answer.get("transactionId"),
-        "bet_transaction_id": answer.get("betTransactionId"),
-        "win_transaction_id": answer.get("winTransactionId"),
-        "balance": answer.get("balance"),
-        "error": record.get("error"),
-    }
-    return tuple(_text(values[name], name) for name in CALL_FIELDS)
-
-
-def accept_fields(record: dict) -> tuple[str | None, ...]:
-    """The landing fields of one cashback accept call (spec 7.1, seed 002).
-
-    The Authorization header is not read at all: it never reaches the store.
+    A record is a physical line (ended by LF), or for CSV (``quoted``) the lines
+    up to the first line end outside double quotes, so that a quoted cell may
+    span lines.  Lines are numbered from 1, a BOM is dropped.  This is the only
+    per-file work done in Python, and it looks at no record on its own: numpy
+    finds the line ends, and the fields are split out in SQL
+    (``sql/raw_tables.sql``).
     """
-    request = _object(record, "request")
-    body = _object(request, "body")
-    value = _object(body, "Value")
-    response = _object(record, "response")
-    values = {
-        "logged_at": record.get("loggedAt"),
-        "error_code": body.get("ErrorCode"),
-        "message": body.get("Message"),
-        "cashback_id": value.get("CashbackId"),
-        "partner_user_id": value.get("PartnerUserId"),
-        "partner_transaction_id": value.get("PartnerTransactionId"),
-        "transaction_type": value.get("TransactionType"),
-        "amount": value.get("Amount"),
-        "tax_amount": value.get("TaxAmount"),
-        "http_status": response.get("status"),
-        "error": record.get("error"),
-    }
-    return tuple(_text(values[name], name) for name in ACCEPT_FIELDS)
+    number = 1  # physical number of the first line in `data`
+    data = stream.read(BLOCK_BYTES).removeprefix(BOM)
+    while data:
+        more = stream.read(BLOCK_BYTES)
+        codes = np.frombuffer(data, np.uint8)
+        line_ends = np.flatnonzero(codes == NEWLINE) + 1
+        if not more and (not len(line_ends) or line_ends[-1] != len(data)):
+            line_ends = np.append(line_ends, len(data))  # the last line has no line end
+        record_ends = line_ends
+        if quoted:  # a line end inside a quoted cell does not end the record
+            record_ends = line_ends[~_inside_quotes(data, codes, line_ends)]
+            if not more and (not len(record_ends) or record_ends[-1] != len(data)):
+                record_ends = np.append(record_ends, len(data))  # a quote never closed
+        if len(record_ends):
+            cut = int(record_ends[-1])
+            starts = np.concatenate(([0], record_ends[:-1]))
+            lines = number + np.searchsorted(line_ends, starts, side="right")
+            yield _without_line_ends(codes[:cut], line_ends[line_ends <= cut], record_ends, lines)
+            number += int(np.searchsorted(line_ends, cut, side="right"))
+            data = data[cut:]
+        data += more  # no whole record yet: read on
+
+
+def _without_line_ends(
+    codes: np.ndarray, line_ends: np.ndarray, ends: np.ndarray, lines: np.ndarray
+) -> _Records:
+    """The records without the LF that ends each, nor the CRs before any LF (a line
+    break inside a quoted CSV cell stays, as LF)."""
+    dropped = [ends[codes[ends - 1] == NEWLINE] - 1]
+    returns = line_ends[codes[line_ends - 1] == NEWLINE] - 2
+    while len(returns := returns[returns >= 0]):
+        returns = returns[codes[returns] == RETURN]
+        dropped.append(returns)
+        returns = returns - 1
+    drop = np.sort(np.concatenate(dropped))  # each byte once: LFs, and the CRs before them
+    keep = np.ones(len(codes), bool)
+    keep[drop] = False
+    return _Records(codes[keep], ends - np.searchsorted(drop, ends), lines)
+
+
+# A CSV record whose quotes are all closed.  As in Python's csv module, a quote
+# opens a quoted cell only at the start of a cell; elsewhere it is a character.
+_CLOSED_RECORD = re.compile(
+    rb'(?:"(?:[^"]|"")*"[^,]*|[^,"][^,]*|)(?:,(?:"(?:[^"]|"")*"[^,]*|[^,"][^,]*|))*'
+)
+
+
+def _inside_quotes(data: bytes, codes: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
+    """Which line ends fall inside a quoted cell, as a mask over ``line_ends``.
+
+    Only lines holding a quote can open or close a cell, so only they are looked
+    at (most CSV files have none); a line between them takes the state of the
+    last one.
+    """
+    inside = np.zeros(len(line_ends), bool)
+    quoted_lines = np.unique(np.searchsorted(line_ends, np.flatnonzero(codes == QUOTE), "right"))
+    record_start, previous = None, -1
+    for i in quoted_lines[quoted_lines < len(line_ends)]:
+        if record_start is None:
+            record_start = line_ends[i - 1] if i else 0
+        else:
+            inside[previous + 1 : i] = True  # lines of the open record with no quote
+        if _CLOSED_RECORD.fullmatch(data[record_start : line_ends[i]].rstrip(b"\r\n")):
+            record_start = None
+        else:
+            inside[i] = True
+        previous = i
+    if record_start is not None:
+        inside[previous + 1 :] = True
+    return inside
+
+
+RECORDS = pa.schema([("line", pa.int64()), ("text", pa.large_string()), ("problem", pa.string())])
+
+
+def _record_batches(stream: IO[bytes], quoted: bool) -> Iterator[pa.RecordBatch]:
+    """The records that are not blank, as Arrow batches of ``line``, ``text`` and
+    ``problem`` (set for a record that is not UTF-8)."""
+    for block in _record_blocks(stream, quoted):
+        offsets = np.concatenate(([0], block.ends)).astype(np.int64)
+        text = pa.LargeStringArray.from_buffers(
+            len(block.ends), pa.py_buffer(offsets), pa.py_buffer(block.data)
+        )
+        problem = pa.nulls(len(block.ends), pa.string())
+        try:
+            text.validate(full=True)  # UTF-8, all at once
+        except pa.ArrowInvalid:
+            text, problem = _utf8_records(block)
+        batch = pa.record_batch([pa.array(block.lines), text, problem], schema=RECORDS)
+        blank = block.blank()
+        yield batch.filter(pa.array(~blank)) if blank.any() else batch
+
+
+def _utf8_records(block: _Records) -> tuple[pa.Array, pa.Array]:
+    """For a block that is not all UTF-8: which records are not, as a problem."""
+    texts, problems = [], []
+    for i in range(len(block.ends)):
+        try:
+            texts.append(block.text(i).decode("utf-8"))
+            problems.append(None)
+        except UnicodeDecodeError:
+            texts.append("")
+            problems.append("line is not valid UTF-8")
+    return pa.array(texts, pa.large_string()), pa.array(problems, pa.string())
+
+
+# ---------------------------------------------------------------------------
+# The kinds of input
 
 
 @dataclass(frozen=True)
@@ -287,7 +326,7 @@ class InputKind:
     required: tuple[str, ...]  # columns a CSV/Parquet file must have (exit 2 otherwise)
     normalise: str  # sql/<normalise>.sql types, rejects and stores the landed records
     formats: tuple[str, ...]  # what the spec allows for this input
-    json_fields: Callable[[dict], tuple] | None = None  # JSON Lines form, when it has one
+    from_jsonl: str | None = None  # table macro splitting JSON Lines records (raw_tables.sql)
     csv_columns: dict[str, str] | None = None  # CSV column -> field, when names differ
 
     def column_map(self) -> dict[str, str]:
@@ -301,7 +340,7 @@ KINDS = {
             "provider", "raw_calls", CALL_FIELDS,
             required=("timestamp", "operation", "bet_id", "http_status", "response_code"),
             normalise="normalise_calls", formats=("jsonl", "csv"),
-            json_fields=call_fields,
+            from_jsonl="calls_from_jsonl",
             csv_columns={"timestamp": "event_time", **{
                 name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")}},
         ),
@@ -319,148 +358,87 @@ KINDS = {
             normalise="normalise_makes", formats=("csv", "parquet"),
         ),
         InputKind("accept", "raw_accepts", ACCEPT_FIELDS, required=(),
-                  normalise="normalise_accepts", formats=("jsonl",), json_fields=accept_fields),
+                  normalise="normalise_accepts", formats=("jsonl",),
+                  from_jsonl="accepts_from_jsonl"),
     )
 }  # fmt: skip
-
-
-def _jsonl_records(
-    stream: IO[bytes], to_fields: Callable[[dict], tuple]
-) -> Iterator[tuple[int, tuple | None, str | None]]:
-    """``(line, fields, problem)`` per non-blank line of a JSON Lines file."""
-    for number, text, _ in _physical_lines(stream):
-        if text is None:
-            yield number, None, "line is not valid UTF-8"
-            continue
-        if not text.strip():
-            continue
-        try:
-            yield number, to_fields(parse_json_record(text)), None
-        except BadRecord as exc:
-            yield number, None, str(exc)
-
-
-# ---------------------------------------------------------------------------
-# CSV
-
-
-def _csv_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[str] | None, str]]:
-    """``(first physical line, cells or None if not UTF-8, raw text)`` per CSV record.
-
-    A quoted cell may span lines; the record is numbered by its first line.
-    Blank lines are not records.
-    """
-    bad_lines: set[int] = set()
-    pending: list[str] = []
-    last_line = 0
-
-    def decoded() -> Iterator[str]:
-        for number, text, raw in _physical_lines(stream):
-            if text is None:
-                bad_lines.add(number)
-                text = raw.decode("utf-8", errors="replace")
-            pending.append(text)
-            yield text + "\n"
-
-    reader = csv.reader(decoded())
-    for cells in reader:
-        first, last_line = last_line + 1, reader.line_num
-        raw_text, pending[:] = "\n".join(pending), []
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
-        spans_bad = any(n in bad_lines for n in range(first, last_line + 1))
-        yield first, None if spans_bad else cells, raw_text
-
-
-def _csv_header(path: Path, cells: list[str] | None, kind: InputKind) -> list[str]:
-    if cells is None:
-        raise InputError(f"{path}: the header row is not valid UTF-8")
-    header = [cell.strip().lower() for cell in cells]
-    wanted = kind.required
-    missing = [column for column in wanted if column not in header]
-    if missing:
-        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
-    return header
-
-
-def _csv_records(
-    stream: IO[bytes], path: Path, kind: InputKind
-) -> Iterator[tuple[int, tuple | None, str | None]]:
-    """``(line, fields, problem)`` per CSV record, fields in landing order."""
-    rows = _csv_rows(stream)
-    first = next(rows, None)
-    if first is None:
-        raise InputError(f"{path}: the file is empty (no header row)")
-    header = _csv_header(path, first[1], kind)
-    names = kind.column_map()
-    fields = kind.fields
-    positions = [header.index(column) if column in header else None for column in names]
-    order = [fields.index(names[column]) for column in names]
-    width = len(header)
-    for line, cells, _ in rows:
-        if cells is None:
-            yield line, None, "line is not valid UTF-8"
-        elif len(cells) != width:
-            yield line, None, f"row has {len(cells)} fields, the header has {width}"
-        else:
-            values: list[str | None] = [None] * len(fields)
-            for position, slot in zip(positions, order, strict=True):
-                if position is not None and cells[position] != "":
-                    values[slot] = cells[position]
-            yield line, tuple(values), None
 
 
 # ---------------------------------------------------------------------------
 # Landing into DuckDB
 
 
-class _Lander:
-    """Collects landing rows and inserts them into DuckDB in Arrow batches."""
+def _csv_header(
+    source: SourceFile, kind: InputKind, batch: pa.RecordBatch | None
+) -> tuple[int, list[str]]:
+    """The header of a CSV file (its first record): its line and its column names."""
+    for i in range(batch.num_rows if batch is not None else 0):
+        if batch["problem"][i].is_valid:
+            raise InputError(f"{source.path}: the header row is not valid UTF-8")
+        text = batch["text"][i].as_py()
+        if text.strip():
+            header = [cell.strip().lower() for cell in next(csv.reader([text.rstrip("\r\n")]))]
+            missing = [column for column in kind.required if column not in header]
+            if missing:
+                raise InputError(f"{source.path}: missing required column(s) {', '.join(missing)}")
+            return batch["line"][i].as_py(), header
+    raise InputError(f"{source.path}: the file is empty (no header row)")
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, fields: tuple[str, ...]):
-        self.con, self.table, self.fields = con, table, fields
-        self.columns: list[list] = [[] for _ in range(3 + len(fields))]
 
-    def add(self, file_id: int, line: int, values: tuple | None, problem: str | None) -> None:
-        self.columns[0].append(file_id)
-        self.columns[1].append(line)
-        self.columns[2].append(problem)
-        values = values or (None,) * len(self.fields)
-        for column, value in zip(self.columns[3:], values, strict=True):
-            column.append(value)
-        if len(self.columns[0]) >= BATCH_ROWS:
-            self.flush()
+def _csv_landing(kind: InputKind, header: list[str]) -> str:
+    """INSERT of one batch of CSV records: each landing field from its column's cell."""
+    cell = {field: header.index(column) + 1 for column, field in kind.column_map().items()
+            if column in header}  # fmt: skip
+    values = ", ".join(
+        f"nullif(cells[{cell[field]}], '')" if field in cell else "NULL" for field in kind.fields
+    )
+    return (
+        f"INSERT INTO {kind.table} SELECT file_id, line, problem, {values} "
+        "FROM csv_records(?, 'record_batch', ?, ?)"
+    )
 
-    def flush(self) -> None:
-        if not self.columns[0]:
-            return
-        batch = pa.table(  # noqa: F841 - read by DuckDB through the variable name
-            {
-                "file_id": pa.array(self.columns[0], pa.int32()),
-                "line": pa.array(self.columns[1], pa.int64()),
-                "problem": pa.array(self.columns[2], pa.string()),
-                **{
-                    name: pa.array(values, pa.string())
-                    for name, values in zip(self.fields, self.columns[3:], strict=True)
-                },
-            }
-        )
-        self.con.execute(f"INSERT INTO {self.table} SELECT * FROM batch")
-        self.columns = [[] for _ in self.columns]
+
+def _noting_errors(batches: Iterator, errors: list[Exception]) -> Iterator:
+    """The batches; a read error (a broken gzip stream) is also noted in ``errors``."""
+    try:
+        yield from batches
+    except (OSError, EOFError, zlib.error) as exc:
+        errors.append(exc)
+        raise
 
 
 def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    """Cut the file into records (Python) and split them into fields (SQL,
+    ``sql/raw_tables.sql``), in one statement that pulls the records a block at a
+    time, so that cutting the next block overlaps with splitting this one."""
     kind = KINDS[source.kind]
-    lander = _Lander(con, kind.table, kind.fields)
+    quoted = source.format == "csv"
     with _reading(source.path) as stream:
-        if source.format == "jsonl":
-            records = _jsonl_records(stream, kind.json_fields)
+        batches = _record_batches(stream, quoted)
+        if quoted:
+            first = next(batches, None)
+            header_line, header = _csv_header(source, kind, first)
+            statement = _csv_landing(kind, header)
+            parameters = [source.file_id, header_line, len(header)]
+            batches = itertools.chain([first], batches)
         else:
-            records = _csv_records(stream, source.path, kind)
-        for line, values, problem in records:
-            source.rows_in += 1
-            lander.add(source.file_id, line, values, problem)
-        lander.flush()
+            statement = (
+                f"INSERT INTO {kind.table} SELECT * FROM {kind.from_jsonl}(?, 'record_batch')"
+            )
+            parameters = [source.file_id]
+        unreadable: list[Exception] = []
+        con.register("record_batch", pa.RecordBatchReader.from_batches(
+            RECORDS, _noting_errors(batches, unreadable)))  # fmt: skip
+        try:
+            con.execute(statement, parameters)
+        except duckdb.Error:
+            if unreadable:  # DuckDB pulled the records: the reading error reaches us wrapped
+                raise InputError(f"{source.path}: cannot be read ({unreadable[0]})") from None
+            raise
+        con.unregister("record_batch")
+    source.rows_in = con.execute(
+        f"SELECT count(*) FROM {kind.table} WHERE file_id = ?", [source.file_id]
+    ).fetchall()[0][0]
 
 
 def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
@@ -510,16 +488,20 @@ def land_files(
     for source in sources:
         if progress:
             progress(f"reading {source.path.name} ({source.kind}, {source.format})")
-        allowed = KINDS[source.kind].formats
-        if source.format not in allowed:
-            raise InputError(
-                f"{source.path}: --{source.kind} takes {' or '.join(allowed)}, "
-                f"this file is {source.format}"
-            )
+        _check_format(source)
         if source.format == "parquet":
             _land_parquet_file(con, source)
         else:
             _land_text_file(con, source)
+
+
+def _check_format(source: SourceFile) -> None:
+    allowed = KINDS[source.kind].formats
+    if source.format not in allowed:
+        raise InputError(
+            f"{source.path}: --{source.kind} takes {' or '.join(allowed)}, "
+            f"this file is {source.format}"
+        )
 
 
 def normalise(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> None:
@@ -606,11 +588,14 @@ def load_inputs(
     """
     sources = plan_sources(con, inputs, run_id)
     new = [s for s in sources if s.is_new(run_id)]
+    for source in new:
+        _check_format(source)
     create_landing_tables(con)
-    land_files(con, new, progress)
-    if progress:
-        progress("checking and storing the records")
-    normalise(con, list(inputs))
+    for kind in inputs:  # one kind at a time: its landing table is emptied before the next
+        land_files(con, [s for s in new if s.kind == kind], progress)
+        if progress:
+            progress(f"checking and storing the {kind} records")
+        normalise(con, [kind])
     _count_outcomes(con, new)
     _store_reject_texts(con, new)
     insert_rows(
@@ -664,17 +649,18 @@ def raw_text_of(source: SourceFile, lines: set[int], con: duckdb.DuckDBPyConnect
         ).fetchall()
         return {line: redact(text) for line, text in rows}
     found = {}
+    wanted = np.array(sorted(lines), np.int64)
+    secrets: list[int] | None = None if source.format == "csv" else []
     with _reading(source.path) as stream:
-        if source.format == "jsonl":
-            for number, text, raw in _physical_lines(stream):
-                if number in lines:
-                    found[number] = redact(text if text is not None else raw.decode("latin-1"))
-            return found
-        rows = _csv_rows(stream)
-        _, header_cells, _ = next(rows)
-        header = [c.strip().lower() for c in header_cells or []]
-        secrets = [i for i, name in enumerate(header) if _SECRET_COLUMNS.match(name)]
-        for line, _, raw in rows:
-            if line in lines:
-                found[line] = redact(_redact_csv_cells(raw, secrets) if secrets else raw)
+        for block in _record_blocks(stream, quoted=source.format == "csv"):
+            if secrets is None:  # the CSV header is the first record that is not blank
+                header = block.text(int(np.flatnonzero(~block.blank())[0]))
+                names = next(csv.reader([header.decode("utf-8", errors="replace")]))
+                secrets = [i for i, name in enumerate(names)
+                           if _SECRET_COLUMNS.match(name.strip().lower())]  # fmt: skip
+            for i in np.flatnonzero(np.isin(block.lines, wanted)):
+                text = block.text(i).decode("utf-8", errors="replace")
+                found[int(block.lines[i])] = redact(
+                    _redact_csv_cells(text, secrets) if secrets else text
+                )
     return found

@@ -17,16 +17,22 @@ CREATE OR REPLACE TEMP MACRO parse_money(t) AS CASE
     THEN TRY_CAST(trim(t) AS DECIMAL(38, 8))
 END;
 
--- Why a present money value is unusable, or NULL when it is fine (or absent).
-CREATE OR REPLACE TEMP MACRO money_problem(t) AS CASE
+-- Why a present money value is unusable, or NULL when it is fine (or absent);
+-- `m` is parse_money(t), when the caller has it already.
+CREATE OR REPLACE TEMP MACRO money_problem_of(t, m) AS CASE
     WHEN clean_id(t) IS NULL THEN NULL
-    WHEN parse_money(t) IS NULL THEN 'is not a number'
-    WHEN TRY_CAST(trim(t) AS DECIMAL(38, 18)) <> parse_money(t) THEN 'has more than 8 decimal places'
+    WHEN m IS NULL THEN 'is not a number'
+    WHEN TRY_CAST(trim(t) AS DECIMAL(38, 18)) <> m THEN 'has more than 8 decimal places'
 END;
 
-CREATE OR REPLACE TEMP MACRO time_problem(t) AS CASE
-    WHEN clean_id(t) IS NOT NULL AND parse_time(t) IS NULL THEN 'is not a time'
+CREATE OR REPLACE TEMP MACRO money_problem(t) AS money_problem_of(t, parse_money(t));
+
+-- Why a present time is unusable; `ts` is parse_time(t).
+CREATE OR REPLACE TEMP MACRO time_problem_of(t, ts) AS CASE
+    WHEN clean_id(t) IS NOT NULL AND ts IS NULL THEN 'is not a time'
 END;
+
+CREATE OR REPLACE TEMP MACRO time_problem(t) AS time_problem_of(t, parse_time(t));
 
 CREATE OR REPLACE TEMP MACRO int_problem(t) AS CASE
     WHEN clean_id(t) IS NOT NULL AND TRY_CAST(trim(t) AS INTEGER) IS NULL THEN 'is not a whole number'
@@ -53,6 +59,11 @@ END;
 -- Order of a user's ledger chain: by time, then by transaction id (numerically
 -- when the ids are numbers, so "99" comes before "100").
 CREATE OR REPLACE TEMP MACRO tx_order(tx) AS TRY_CAST(tx AS HUGEINT);
+
+-- One sort key for a time and an id (a non-negative integer) together, for
+-- arg_max / arg_min: by time, then by id.
+CREATE OR REPLACE TEMP MACRO time_id_key(t, id) AS
+    CAST(epoch_us(t) AS HUGEINT) * 18446744073709551616 + id;
 
 -- Stable id of a finding: the same break gets the same id on every night and
 -- re-run.  Built from the check and its own key (bet, transaction, cashback and

@@ -2,53 +2,74 @@
 -- An accept re-sent after a network error is a different record here (its own
 -- loggedAt); the checks treat it as the same accept (sql/cashback/scope.sql).
 CREATE OR REPLACE TEMP TABLE accept_rows AS
+WITH typed AS (
+    SELECT file_id, line, problem,
+           logged_at AS logged_at_text, error_code AS error_code_text,
+           transaction_type AS transaction_type_text, amount AS amount_text,
+           tax_amount AS tax_amount_text, http_status AS http_status_text,
+           parse_time(logged_at) AS logged_at,
+           TRY_CAST(trim(error_code) AS INTEGER) AS error_code,
+           nullif(message, '') AS message,
+           clean_id(cashback_id) AS cashback_id,
+           clean_id(partner_user_id) AS partner_user_id,
+           clean_id(partner_transaction_id) AS partner_transaction_id,
+           TRY_CAST(trim(transaction_type) AS INTEGER) AS transaction_type,
+           parse_money(amount) AS amount,
+           parse_money(tax_amount) AS tax_amount,
+           TRY_CAST(trim(http_status) AS INTEGER) AS http_status,
+           nullif(error, '') AS error
+    FROM raw_accepts
+)
 SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN clean_id(logged_at) IS NULL THEN 'missing loggedAt' END,
-        why('loggedAt', logged_at, time_problem(logged_at)),
-        CASE WHEN clean_id(error_code) IS NULL THEN 'missing ErrorCode' END,
-        why('ErrorCode', error_code, int_problem(error_code)),
-        CASE WHEN clean_id(cashback_id) IS NULL THEN 'missing Value.CashbackId' END,
-        CASE WHEN clean_id(transaction_type) IS NULL THEN 'missing Value.TransactionType' END,
-        CASE WHEN TRY_CAST(trim(transaction_type) AS INTEGER) NOT IN (1, -1)
-               OR TRY_CAST(trim(transaction_type) AS INTEGER) IS NULL
-             THEN 'Value.TransactionType ''' || left(transaction_type, 20) || ''' is not 1 or -1' END,
-        CASE WHEN TRY_CAST(trim(error_code) AS INTEGER) = 200 AND clean_id(amount) IS NULL
+        CASE WHEN clean_id(logged_at_text) IS NULL THEN 'missing loggedAt' END,
+        why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at)),
+        CASE WHEN clean_id(error_code_text) IS NULL THEN 'missing ErrorCode' END,
+        why('ErrorCode', error_code_text, int_problem(error_code_text)),
+        CASE WHEN cashback_id IS NULL THEN 'missing Value.CashbackId' END,
+        CASE WHEN clean_id(transaction_type_text) IS NULL
+             THEN 'missing Value.TransactionType' END,
+        CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
+             THEN 'Value.TransactionType ''' || left(transaction_type_text, 20)
+                  || ''' is not 1 or -1' END,
+        CASE WHEN error_code = 200 AND clean_id(amount_text) IS NULL
              THEN 'missing Value.Amount in a successful (200) accept' END,
-        why('Value.Amount', amount, money_problem(amount)),
-        why('Value.TaxAmount', tax_amount, money_problem(tax_amount)),
-        why('response status', http_status, int_problem(http_status))
+        why('Value.Amount', amount_text, money_problem_of(amount_text, amount)),
+        why('Value.TaxAmount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
+        why('response status', http_status_text, int_problem(http_status_text))
     ) AS reject_reason,
-    parse_time(logged_at) AS logged_at,
-    TRY_CAST(trim(error_code) AS INTEGER) AS error_code,
-    nullif(message, '') AS message,
-    clean_id(cashback_id) AS cashback_id,
-    clean_id(partner_user_id) AS partner_user_id,
-    clean_id(partner_transaction_id) AS partner_transaction_id,
-    TRY_CAST(trim(transaction_type) AS INTEGER) AS transaction_type,
-    parse_money(amount) AS amount,
-    parse_money(tax_amount) AS tax_amount,
-    TRY_CAST(trim(http_status) AS INTEGER) AS http_status,
-    nullif(error, '') AS error
-FROM raw_accepts;
+    logged_at, error_code, message, cashback_id, partner_user_id, partner_transaction_id,
+    transaction_type, amount, tax_amount, http_status, error,
+    hash(logged_at, error_code, message, cashback_id, partner_user_id, partner_transaction_id,
+         transaction_type, amount, tax_amount, http_status, error) AS copy_hash
+FROM typed;
+
+TRUNCATE raw_accepts;
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM accept_rows WHERE reject_reason IS NOT NULL;
 
-CREATE OR REPLACE TEMP TABLE accept_copies AS
-SELECT *, row_number() OVER (
-        PARTITION BY logged_at, error_code, message, cashback_id, partner_user_id,
-                     partner_transaction_id, transaction_type, amount, tax_amount, http_status,
-                     error
-        ORDER BY file_id, line) AS copy_number
-FROM accept_rows
-WHERE reject_reason IS NULL;
+-- Exact copies in the input: the first by file and line stays (only rows whose
+-- hash repeats can be copies).
+INSERT INTO collapsed
+SELECT file_id, line
+FROM (SELECT file_id, line, row_number() OVER (
+             PARTITION BY logged_at, error_code, message, cashback_id, partner_user_id,
+                          partner_transaction_id, transaction_type, amount, tax_amount,
+                          http_status, error
+             ORDER BY file_id, line) AS copy_number
+      FROM accept_rows
+      WHERE reject_reason IS NULL
+        AND copy_hash IN (SELECT copy_hash FROM accept_rows WHERE reject_reason IS NULL
+                          GROUP BY copy_hash HAVING count(*) > 1))
+WHERE copy_number > 1;
 
-CREATE OR REPLACE TEMP TABLE accept_stored AS
+-- Records the store already holds (an overlapping file loaded by an earlier run).
+INSERT INTO collapsed
 SELECT DISTINCT r.file_id, r.line
-FROM accept_copies r
+FROM accept_rows r
 JOIN accepts s
   ON s.logged_at = r.logged_at
      AND s.error_code IS NOT DISTINCT FROM r.error_code
@@ -60,18 +81,17 @@ JOIN accepts s
      AND s.amount IS NOT DISTINCT FROM r.amount
      AND s.tax_amount IS NOT DISTINCT FROM r.tax_amount
      AND s.http_status IS NOT DISTINCT FROM r.http_status
-     AND s.error IS NOT DISTINCT FROM r.error;
-
-INSERT INTO collapsed
-SELECT file_id, line FROM accept_copies WHERE copy_number > 1
-UNION
-SELECT file_id, line FROM accept_stored;
+     AND s.error IS NOT DISTINCT FROM r.error
+WHERE r.reject_reason IS NULL
+  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
 INSERT INTO accepts
 SELECT (SELECT coalesce(max(accept_id), 0) FROM accepts)
            + row_number() OVER (ORDER BY logged_at, file_id, line),
        file_id, line, logged_at, error_code, message, cashback_id, partner_user_id,
        partner_transaction_id, transaction_type, amount, tax_amount, http_status, error
-FROM accept_copies r
-WHERE copy_number = 1
-  AND NOT EXISTS (SELECT 1 FROM accept_stored s WHERE s.file_id = r.file_id AND s.line = r.line);
+FROM accept_rows r
+WHERE reject_reason IS NULL
+  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+
+DROP TABLE accept_rows;

@@ -1,62 +1,86 @@
 -- Provider calls: type every field, reject what cannot be read, collapse exact duplicates.
 CREATE OR REPLACE TEMP TABLE call_rows AS
+WITH typed AS (
+    SELECT file_id, line, problem,
+           event_time AS event_time_text, logged_at AS logged_at_text, operation AS operation_text,
+           bet_amount AS bet_amount_text, win_amount AS win_amount_text, win_odd AS win_odd_text,
+           balance AS balance_text, http_status AS http_status_text,
+           response_code AS response_code_text,
+           parse_time(event_time) AS event_time,
+           parse_time(logged_at) AS logged_at,
+           clean_id(request_id) AS request_id,
+           clean_id(counterparty_id) AS counterparty_id,
+           clean_id(session_id) AS session_id,
+           lower(trim(operation)) AS operation,
+           clean_id(bet_id) AS bet_id,
+           clean_id(game_round_id) AS game_round_id,
+           parse_money(bet_amount) AS bet_amount,
+           parse_money(win_amount) AS win_amount,
+           parse_money(win_odd) AS win_odd,
+           TRY_CAST(trim(http_status) AS INTEGER) AS http_status,
+           TRY_CAST(trim(response_code) AS INTEGER) AS response_code,
+           clean_id(transaction_id) AS transaction_id,
+           clean_id(bet_transaction_id) AS bet_transaction_id,
+           clean_id(win_transaction_id) AS win_transaction_id,
+           parse_money(balance) AS balance,
+           nullif(error, '') AS error
+    FROM raw_calls
+)
 SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN clean_id(event_time) IS NULL THEN 'missing time (X-Timestamp)' END,
-        why('time', event_time, time_problem(event_time)),
-        CASE WHEN clean_id(operation) IS NULL THEN 'missing operation' END,
-        CASE WHEN lower(trim(operation)) NOT IN ('pay-in', 'pay-out', 'pay-in-out', 'refund', 'balance')
-             THEN 'unknown operation ''' || left(operation, 60) || '''' END,
-        CASE WHEN clean_id(bet_id) IS NULL AND lower(trim(operation)) <> 'balance'
-             THEN 'missing betId' END,
-        why('bet_amount', bet_amount, money_problem(bet_amount)),
-        why('win_amount', win_amount, money_problem(win_amount)),
-        why('win_odd', win_odd, money_problem(win_odd)),
-        why('balance', balance, money_problem(balance)),
-        why('http_status', http_status, int_problem(http_status)),
-        why('response_code', response_code, int_problem(response_code)),
-        why('loggedAt', logged_at, time_problem(logged_at))
+        CASE WHEN clean_id(event_time_text) IS NULL THEN 'missing time (X-Timestamp)' END,
+        why('time', event_time_text, time_problem_of(event_time_text, event_time)),
+        CASE WHEN clean_id(operation_text) IS NULL THEN 'missing operation' END,
+        CASE WHEN operation NOT IN ('pay-in', 'pay-out', 'pay-in-out', 'refund', 'balance')
+             THEN 'unknown operation ''' || left(operation_text, 60) || '''' END,
+        CASE WHEN bet_id IS NULL AND operation <> 'balance' THEN 'missing betId' END,
+        why('bet_amount', bet_amount_text, money_problem_of(bet_amount_text, bet_amount)),
+        why('win_amount', win_amount_text, money_problem_of(win_amount_text, win_amount)),
+        why('win_odd', win_odd_text, money_problem_of(win_odd_text, win_odd)),
+        why('balance', balance_text, money_problem_of(balance_text, balance)),
+        why('http_status', http_status_text, int_problem(http_status_text)),
+        why('response_code', response_code_text, int_problem(response_code_text)),
+        why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at))
     ) AS reject_reason,
-    parse_time(event_time) AS event_time,
-    parse_time(logged_at) AS logged_at,
-    clean_id(request_id) AS request_id,
-    clean_id(counterparty_id) AS counterparty_id,
-    clean_id(session_id) AS session_id,
-    lower(trim(operation)) AS operation,
-    clean_id(bet_id) AS bet_id,
-    clean_id(game_round_id) AS game_round_id,
-    parse_money(bet_amount) AS bet_amount,
-    parse_money(win_amount) AS win_amount,
-    parse_money(win_odd) AS win_odd,
-    TRY_CAST(trim(http_status) AS INTEGER) AS http_status,
-    TRY_CAST(trim(response_code) AS INTEGER) AS response_code,
-    clean_id(transaction_id) AS transaction_id,
-    clean_id(bet_transaction_id) AS bet_transaction_id,
-    clean_id(win_transaction_id) AS win_transaction_id,
-    parse_money(balance) AS balance,
-    nullif(error, '') AS error
-FROM raw_calls;
+    event_time, logged_at, request_id, counterparty_id, session_id, operation, bet_id,
+    game_round_id, bet_amount, win_amount, win_odd, http_status, response_code, transaction_id,
+    bet_transaction_id, win_transaction_id, balance, error,
+    hash(event_time, request_id, counterparty_id, session_id, operation, bet_id, game_round_id,
+         bet_amount, win_amount, win_odd, http_status, response_code, transaction_id,
+         bet_transaction_id, win_transaction_id, balance, error) AS copy_hash
+FROM typed;
+
+TRUNCATE raw_calls;  -- landed and typed: its memory is better used by what follows
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM call_rows WHERE reject_reason IS NOT NULL;
 
 -- Two records are the same exchange when every field the spec defines is equal
 -- after normalisation; loggedAt is left out because the flat CSV form has none.
-CREATE OR REPLACE TEMP TABLE call_copies AS
-SELECT *, row_number() OVER (
-        PARTITION BY event_time, request_id, counterparty_id, session_id, operation, bet_id,
-                     game_round_id, bet_amount, win_amount, win_odd, http_status, response_code,
-                     transaction_id, bet_transaction_id, win_transaction_id, balance, error
-        ORDER BY file_id, line) AS copy_number
-FROM call_rows
-WHERE reject_reason IS NULL;
+-- The first by file and line stays.  Only records whose hash of those fields
+-- repeats can be copies, so only those are compared field by field.
+INSERT INTO collapsed
+SELECT file_id, line
+FROM (SELECT file_id, line, row_number() OVER (
+             PARTITION BY event_time, request_id, counterparty_id, session_id, operation, bet_id,
+                          game_round_id, bet_amount, win_amount, win_odd, http_status,
+                          response_code, transaction_id, bet_transaction_id, win_transaction_id,
+                          balance, error
+             ORDER BY file_id, line) AS copy_number
+      FROM call_rows
+      WHERE reject_reason IS NULL
+        AND copy_hash IN (SELECT copy_hash FROM call_rows WHERE reject_reason IS NULL
+                          GROUP BY copy_hash HAVING count(*) > 1))
+WHERE copy_number > 1;
 
 -- Records the store already holds (an overlapping file loaded by an earlier run).
-CREATE OR REPLACE TEMP TABLE call_stored AS
+-- A copy has the same event time, so only stored calls in the new calls' time
+-- range are looked at.
+INSERT INTO collapsed
 SELECT DISTINCT r.file_id, r.line
-FROM call_copies r
+FROM call_rows r
 JOIN calls s
   ON s.event_time = r.event_time
      AND s.request_id IS NOT DISTINCT FROM r.request_id
@@ -74,25 +98,34 @@ JOIN calls s
      AND s.bet_transaction_id IS NOT DISTINCT FROM r.bet_transaction_id
      AND s.win_transaction_id IS NOT DISTINCT FROM r.win_transaction_id
      AND s.balance IS NOT DISTINCT FROM r.balance
-     AND s.error IS NOT DISTINCT FROM r.error;
+     AND s.error IS NOT DISTINCT FROM r.error
+WHERE r.reject_reason IS NULL
+  AND s.event_time BETWEEN (SELECT min(event_time) FROM call_rows)
+                       AND (SELECT max(event_time) FROM call_rows)
+  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
-INSERT INTO collapsed
-SELECT file_id, line FROM call_copies WHERE copy_number > 1
-UNION
-SELECT file_id, line FROM call_stored;
+-- Ids follow time, then file and line: worked out on those columns alone, then
+-- given to the records.
+CREATE OR REPLACE TEMP TABLE call_order AS
+SELECT file_id, line,
+       (SELECT coalesce(max(call_id), 0) FROM calls)
+           + row_number() OVER (ORDER BY event_time, file_id, line) AS call_id
+FROM call_rows r
+WHERE reject_reason IS NULL
+  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
 INSERT INTO calls
-SELECT
-    (SELECT coalesce(max(call_id), 0) FROM calls)
-        + row_number() OVER (ORDER BY event_time, file_id, line) AS call_id,
-    file_id, line, event_time, logged_at, request_id, counterparty_id, session_id, operation,
-    bet_id, game_round_id, bet_amount, win_amount, win_odd, http_status, response_code,
-    transaction_id, bet_transaction_id, win_transaction_id, balance, error,
-    CASE
-        WHEN http_status BETWEEN 200 AND 299 AND response_code = 1 THEN 'success'
-        WHEN http_status BETWEEN 200 AND 299 OR http_status BETWEEN 400 AND 499 THEN 'rejected'
-        ELSE 'unknown'
-    END AS outcome
-FROM call_copies r
-WHERE copy_number = 1
-  AND NOT EXISTS (SELECT 1 FROM call_stored s WHERE s.file_id = r.file_id AND s.line = r.line);
+SELECT o.call_id, r.file_id, r.line, r.event_time, r.logged_at, r.request_id, r.counterparty_id,
+       r.session_id, r.operation, r.bet_id, r.game_round_id, r.bet_amount, r.win_amount,
+       r.win_odd, r.http_status, r.response_code, r.transaction_id, r.bet_transaction_id,
+       r.win_transaction_id, r.balance, r.error,
+       CASE
+           WHEN r.http_status BETWEEN 200 AND 299 AND r.response_code = 1 THEN 'success'
+           WHEN r.http_status BETWEEN 200 AND 299 OR r.http_status BETWEEN 400 AND 499
+           THEN 'rejected'
+           ELSE 'unknown'
+       END AS outcome
+FROM call_rows r JOIN call_order o ON o.file_id = r.file_id AND o.line = r.line;
+
+DROP TABLE call_rows;
+DROP TABLE call_order;

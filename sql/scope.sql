@@ -11,7 +11,7 @@ WHERE c.event_time <= (SELECT cutoff FROM run_params)
   AND (c.counterparty_id IS NULL
        OR c.counterparty_id IN (SELECT counterparty_id FROM run_counterparties));
 
-CREATE OR REPLACE TEMP TABLE scope_bookings AS
+CREATE OR REPLACE TEMP VIEW scope_bookings AS
 SELECT b.*
 FROM bookings b
 WHERE b.created_at <= (SELECT cutoff FROM run_params);
@@ -99,6 +99,10 @@ FROM (SELECT m.call_id, m.kind, m.booking_id, m.how,
       FROM match_candidates m JOIN provider_bookings b ON b.booking_id = m.booking_id)
 WHERE nth = 1;
 
+-- Only the two matches above need every candidate: its memory is better used by
+-- what follows.
+DROP TABLE match_candidates;
+
 -- A booking with the call it matched, and its bet's window.
 CREATE OR REPLACE TEMP TABLE matched_bookings AS
 SELECT b.*, m.how AS matched_by, k.call_id, k.operation AS call_operation,
@@ -129,24 +133,34 @@ booked AS (
            max(amount) FILTER (WHERE type = 'PAYOUT' AND nth = 1) AS first_payout,
            max(amount) FILTER (WHERE type = 'REFUND' AND nth = 1) AS first_refund,
            min(created_at) FILTER (WHERE type = 'PAYIN') AS first_payin_at,
-           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYIN') AS payin_txs,
-           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYOUT') AS payout_txs,
-           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'REFUND') AS refund_txs,
+           min(transaction_id) FILTER (WHERE type = 'PAYIN') AS a_payin_tx,
+           min(transaction_id) FILTER (WHERE type = 'PAYOUT') AS a_payout_tx,
+           min(transaction_id) FILTER (WHERE type = 'REFUND') AS a_refund_tx,
            max(user_id) FILTER (WHERE nth = 1 AND type = 'PAYIN') AS payin_user,
            min(user_id) AS any_user,
            min(currency) AS currency
     FROM nth_booking
     GROUP BY bet_id
 ),
-latest_call AS (
-    SELECT *, row_number() OVER (PARTITION BY bet_id, kind ORDER BY event_time DESC, call_id DESC) AS recency,
-              row_number() OVER (PARTITION BY bet_id, kind, outcome = 'success'
-                                 ORDER BY event_time DESC, call_id DESC) AS recency_by_outcome
-    FROM call_kinds
+-- The transaction ids of each type in time order, where a bet has more than one
+-- (few do: ordering them for every bet is most of the cost of this table).
+several AS (
+    SELECT bet_id,
+           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYIN') AS payin_txs,
+           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYOUT') AS payout_txs,
+           string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'REFUND') AS refund_txs
+    FROM provider_bookings
+    WHERE bet_id IN (SELECT bet_id FROM booked WHERE payins > 1 OR payouts > 1 OR refunds > 1)
+    GROUP BY bet_id
+),
+-- The last call of a kind: the latest, then the greatest call id.
+ordered_calls AS (
+    SELECT *, time_id_key(event_time, call_id) AS recency FROM call_kinds
 ),
 sent AS (
     SELECT bet_id,
-           count(DISTINCT call_id) FILTER (WHERE kind IN ('PAYOUT', 'REFUND')) AS settlement_calls,
+           -- a call is of one settlement kind at most, so this counts calls
+           count(*) FILTER (WHERE kind IN ('PAYOUT', 'REFUND')) AS settlement_calls,
            count(*) FILTER (WHERE operation = 'pay-out'
                                OR (operation = 'pay-in-out' AND kind = 'PAYOUT' AND outcome <> 'rejected'))
                AS payout_claims,
@@ -154,20 +168,27 @@ sent AS (
            count(*) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success') AS stake_successes,
            count(*) FILTER (WHERE kind = 'PAYOUT') AS payout_calls,
            count(*) FILTER (WHERE kind = 'PAYOUT' AND outcome = 'success') AS payout_successes,
-           max(sent_amount) FILTER (WHERE kind = 'PAYOUT' AND recency = 1) AS last_win_sent,
-           max(operation) FILTER (WHERE kind = 'PAYOUT' AND recency = 1) AS last_payout_operation,
-           max(outcome) FILTER (WHERE kind = 'PAYOUT' AND recency = 1) AS last_payout_outcome,
-           max(sent_amount) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success' AND recency_by_outcome = 1)
+           arg_max_null(sent_amount, recency) FILTER (WHERE kind = 'PAYOUT') AS last_win_sent,
+           arg_max_null(operation, recency) FILTER (WHERE kind = 'PAYOUT') AS last_payout_operation,
+           arg_max_null(outcome, recency) FILTER (WHERE kind = 'PAYOUT') AS last_payout_outcome,
+           arg_max_null(sent_amount, recency) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success')
                AS stake_sent,
-           max(session_id) FILTER (WHERE recency = 1) AS session_id
-    FROM latest_call
+           -- the greatest session among those of the last call of each kind
+           greatest(arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYIN'),
+                    arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYOUT'),
+                    arg_max_null(session_id, recency) FILTER (WHERE kind = 'REFUND'))
+               AS session_id
+    FROM ordered_calls
     GROUP BY bet_id
 )
 SELECT t.bet_id, t.first_event,
        coalesce(k.payins, 0) AS payins, coalesce(k.payouts, 0) AS payouts,
        coalesce(k.refunds, 0) AS refunds,
        k.payin_total, k.payout_total, k.refund_total, k.first_payin, k.first_payout,
-       k.first_refund, k.first_payin_at, k.payin_txs, k.payout_txs, k.refund_txs,
+       k.first_refund, k.first_payin_at,
+       CASE WHEN k.payins > 1 THEN m.payin_txs ELSE k.a_payin_tx END AS payin_txs,
+       CASE WHEN k.payouts > 1 THEN m.payout_txs ELSE k.a_payout_tx END AS payout_txs,
+       CASE WHEN k.refunds > 1 THEN m.refund_txs ELSE k.a_refund_tx END AS refund_txs,
        coalesce(s.settlement_calls, 0) AS settlement_calls,
        coalesce(s.payout_claims, 0) AS payout_claims,
        coalesce(s.stake_calls, 0) AS stake_calls,
@@ -179,5 +200,6 @@ SELECT t.bet_id, t.first_event,
        coalesce(k.currency, o.currency) AS currency
 FROM bets t
 LEFT JOIN booked k ON k.bet_id = t.bet_id
+LEFT JOIN several m ON m.bet_id = t.bet_id
 LEFT JOIN sent s ON s.bet_id = t.bet_id
 LEFT JOIN session_owners o ON o.session_id = s.session_id;
