@@ -8,7 +8,8 @@ each in its own process so that its peak RSS is its own:
 
 * the baseline: DuckDB with its default settings reading the same files into
   tables with its own readers (``read_json`` / ``read_csv``, types guessed, no
-  field extraction of ours, no checks) and joining calls to bookings once;
+  field extraction of ours, no checks) and joining calls to bookings once
+  (median of 3);
 * ``reconcile run ... --db`` with its default settings;
 * ``reconcile trace --db ... --bet ID`` on the resulting store (process start
   included), the median of a few.
@@ -38,6 +39,7 @@ REPO = BENCH.parent
 PYTHON = Path(sys.executable)
 RECONCILE = PYTHON.parent / "reconcile"
 TRACE_REPEATS = 5
+BASELINE_REPEATS = 3  # the baseline is short: its median is steadier than one run
 
 BASELINE = """
 import sys, duckdb
@@ -145,11 +147,13 @@ def bench(bets: int, gzip: bool, work: Path) -> Result:
     bookings = counts[files["ledger"].name]["rows_in"]
     input_mb = sum(p.stat().st_size for p in files.values()) / 2**20
 
-    baseline, text = measure(
-        [str(PYTHON), "-c", BASELINE, *(str(p) for p in files.values())]
-    )  # fmt: skip
-    if baseline.exit_status != 0:
-        raise SystemExit(f"baseline failed:\n{text}")
+    baselines = []
+    for _ in range(BASELINE_REPEATS):
+        measured, text = measure([str(PYTHON), "-c", BASELINE, *(str(p) for p in files.values())])
+        if measured.exit_status != 0:
+            raise SystemExit(f"baseline failed:\n{text}")
+        baselines.append(measured)
+    baseline = sorted(baselines, key=lambda m: m.wall_s)[len(baselines) // 2]
 
     store, out = work / f"store-{bets}.duckdb", work / f"out-{bets}"
     for stale in (store, Path(f"{store}.wal")):
@@ -207,7 +211,7 @@ def table(results: list[Result]) -> str:
         ("bets", lambda r: f"{r.bets:,}{' (gz)' if r.gzip else ''}"),
         ("calls + bookings", lambda r: f"{r.calls:,} + {r.bookings:,}"),
         ("input on disk", lambda r: f"{r.input_mb:,.0f} MB"),
-        ("baseline: wall", lambda r: f"{r.baseline.wall_s:.1f} s"),
+        ("baseline: wall (median of 3)", lambda r: f"{r.baseline.wall_s:.1f} s"),
         ("baseline: peak RSS", lambda r: f"{r.baseline.peak_rss_mb:,.0f} MB"),
         ("run: wall", lambda r: f"{r.run.wall_s:.1f} s"),
         ("run / baseline", lambda r: f"{r.ratio:.2f}x"),

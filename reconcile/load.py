@@ -46,6 +46,7 @@ from reconcile.errors import InputError
 from reconcile.resources import sql
 
 BLOCK_BYTES = 16 << 20  # text handed to DuckDB at a time
+SLICE_ROWS = 2_000_000  # typed rows stored at a time
 BOM = b"\xef\xbb\xbf"
 NEWLINE, RETURN, QUOTE = ord("\n"), ord("\r"), ord('"')
 WHITESPACE = np.frombuffer(b" \t\n\r\x0b\x0c", np.uint8)
@@ -326,6 +327,9 @@ class InputKind:
     required: tuple[str, ...]  # columns a CSV/Parquet file must have (exit 2 otherwise)
     normalise: str  # sql/<normalise>.sql types, rejects and stores the landed records
     formats: tuple[str, ...]  # what the spec allows for this input
+    # (store table, typed rows, slice macro) when <normalise>.sql leaves the storing
+    # to _store_in_slices
+    slices: tuple[str, str, str] | None = None
     from_jsonl: str | None = None  # table macro splitting JSON Lines records (raw_tables.sql)
     csv_columns: dict[str, str] | None = None  # CSV column -> field, when names differ
 
@@ -340,7 +344,7 @@ KINDS = {
             "provider", "raw_calls", CALL_FIELDS,
             required=("timestamp", "operation", "bet_id", "http_status", "response_code"),
             normalise="normalise_calls", formats=("jsonl", "csv"),
-            from_jsonl="calls_from_jsonl",
+            slices=("calls", "call_rows", "call_slice"), from_jsonl="calls_from_jsonl",
             csv_columns={"timestamp": "event_time", **{
                 name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")}},
         ),
@@ -349,6 +353,7 @@ KINDS = {
             required=("transaction_id", "created_at", "counterparty_id", "type", "user_id",
                       "bet_id", "amount", "balance_before", "balance_after"),
             normalise="normalise_bookings", formats=("csv", "parquet"),
+            slices=("bookings", "booking_rows", "booking_slice"),
         ),
         InputKind("balances", "raw_snapshots", SNAPSHOT_FIELDS, required=SNAPSHOT_FIELDS,
                   normalise="normalise_snapshots", formats=("csv",)),
@@ -506,7 +511,20 @@ def _check_format(source: SourceFile) -> None:
 
 def normalise(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> None:
     for name in kinds:
-        con.execute(sql(KINDS[name].normalise))
+        kind = KINDS[name]
+        con.execute(sql(kind.normalise))
+        if kind.slices:
+            _store_in_slices(con, *kind.slices)
+
+
+def _store_in_slices(con: duckdb.DuckDBPyConnection, table: str, rows: str, macro: str) -> None:
+    """Store the typed rows a slice of ``SLICE_ROWS`` at a time (``sql/normalise_*.sql``)."""
+    # rowids are consecutive, from a large number for rows the transaction added
+    low, high = con.execute(f"SELECT min(rowid), max(rowid) FROM {rows}").fetchall()[0]
+    for first in range(low or 0, -1 if high is None else high + 1, SLICE_ROWS):
+        con.execute(
+            f"INSERT INTO {table} SELECT * FROM {macro}(?, ?)", [first, first + SLICE_ROWS - 1]
+        )
 
 
 def plan_sources(

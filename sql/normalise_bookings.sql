@@ -95,20 +95,21 @@ WHERE r.reject_reason IS NULL
   AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
 -- Ids follow time, then transaction id, then file and line: worked out on those
--- columns alone, then given to the rows.
+-- columns alone (`row` is the rowid in booking_rows).
 CREATE OR REPLACE TEMP TABLE booking_order AS
-SELECT file_id, line,
+SELECT r.rowid AS row,
        (SELECT coalesce(max(booking_id), 0) FROM bookings)
            + row_number() OVER (ORDER BY created_at, transaction_id, file_id, line) AS booking_id
 FROM booking_rows r
 WHERE reject_reason IS NULL
   AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
-INSERT INTO bookings
+-- The rows to store with their ids, those whose rowid is in [first, last]: load.py
+-- stores them a slice at a time, so that this join stays small however large
+-- the night (one join of every row held more than the memory limit at 5M bets).
+CREATE OR REPLACE TEMP MACRO booking_slice(first, last) AS TABLE
 SELECT o.booking_id, r.file_id, r.line, r.transaction_id, r.created_at, r.counterparty_id,
        r.session_id, r.user_id, r.currency, r.type, r.bet_id, r.game_round_id, r.amount,
        r.balance_before, r.balance_after, r.request_id
-FROM booking_rows r JOIN booking_order o ON o.file_id = r.file_id AND o.line = r.line;
-
-DROP TABLE booking_rows;
-DROP TABLE booking_order;
+FROM booking_rows r JOIN booking_order o ON o.row = r.rowid
+WHERE r.rowid BETWEEN first AND last AND o.row BETWEEN first AND last;

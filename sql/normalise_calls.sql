@@ -104,17 +104,20 @@ WHERE r.reject_reason IS NULL
                        AND (SELECT max(event_time) FROM call_rows)
   AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
--- Ids follow time, then file and line: worked out on those columns alone, then
--- given to the records.
+-- Ids follow time, then file and line: worked out on those columns alone (`row`
+-- is the rowid in call_rows).
 CREATE OR REPLACE TEMP TABLE call_order AS
-SELECT file_id, line,
+SELECT r.rowid AS row,
        (SELECT coalesce(max(call_id), 0) FROM calls)
            + row_number() OVER (ORDER BY event_time, file_id, line) AS call_id
 FROM call_rows r
 WHERE reject_reason IS NULL
   AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
 
-INSERT INTO calls
+-- The records to store with their ids, those whose rowid is in [first, last]:
+-- load.py stores them a slice at a time, so that this join stays small however
+-- large the night.
+CREATE OR REPLACE TEMP MACRO call_slice(first, last) AS TABLE
 SELECT o.call_id, r.file_id, r.line, r.event_time, r.logged_at, r.request_id, r.counterparty_id,
        r.session_id, r.operation, r.bet_id, r.game_round_id, r.bet_amount, r.win_amount,
        r.win_odd, r.http_status, r.response_code, r.transaction_id, r.bet_transaction_id,
@@ -125,7 +128,5 @@ SELECT o.call_id, r.file_id, r.line, r.event_time, r.logged_at, r.request_id, r.
            THEN 'rejected'
            ELSE 'unknown'
        END AS outcome
-FROM call_rows r JOIN call_order o ON o.file_id = r.file_id AND o.line = r.line;
-
-DROP TABLE call_rows;
-DROP TABLE call_order;
+FROM call_rows r JOIN call_order o ON o.row = r.rowid
+WHERE r.rowid BETWEEN first AND last AND o.row BETWEEN first AND last;

@@ -67,14 +67,17 @@ SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, 
 FROM scope_calls WHERE operation = 'refund';
 
 -- Every way a booking and a call of its kind can be tied: 1 by transaction id,
--- 2 by request id, 3 by bet and type.
+-- 2 by request id, 3 by bet and type (one statement each: one join in memory at
+-- a time).
 CREATE OR REPLACE TEMP TABLE match_candidates AS
 SELECT b.booking_id, k.call_id, k.kind, 1 AS how
-FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.tx = b.transaction_id
-UNION ALL
+FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.tx = b.transaction_id;
+
+INSERT INTO match_candidates
 SELECT b.booking_id, k.call_id, k.kind, 2
-FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.request_id = b.request_id
-UNION ALL
+FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.request_id = b.request_id;
+
+INSERT INTO match_candidates
 SELECT b.booking_id, k.call_id, k.kind, 3
 FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.bet_id = b.bet_id;
 
