@@ -42,8 +42,8 @@ CREATE OR REPLACE TEMP TABLE raw_accepts (
 -- ---------------------------------------------------------------------------
 -- From records to fields.  load.py cuts each text file into records and hands
 -- them over a batch at a time as the table named by `batch`: `line` (the
--- physical line a record starts on), `text` (the record without its line end;
--- blank records are left out) and `problem` (set by the reader: a record that
+-- physical line a record starts on), `text` (the record; a CSV record without
+-- its line end, a JSON one may end in it; blank records are left out) and `problem` (set by the reader: a record that
 -- is not UTF-8).  The macros below split the records into the landing tables'
 -- fields, one rule set per form.
 
