@@ -1,10 +1,12 @@
 """Benchmark of a nightly run against a raw DuckDB scan of the same files (issue 7).
 
-    .venv/bin/python bench/bench.py --bets 200000 [--bets 1000000 ...] [--gzip]
+    .venv/bin/python bench/bench.py --bets 200000 [--bets 1000000 ...] [--form half-gzip]
 
 For each size it generates one simulated day with the repo's generator
-(``python -m reconcile.simulate``; cached under ``bench/cache/``), then measures,
-each in its own process so that its peak RSS is its own:
+(``python -m reconcile.simulate``; cached under ``bench/cache/``) in the form
+asked (``FORMS``: ``half-gzip`` is the yardstick issue 7 describes, half of the
+day's records gzipped), then measures, each in its own process so that its peak
+RSS is its own:
 
 * the baseline: DuckDB with its default settings reading the same files into
   tables with its own readers (``read_json`` / ``read_csv``, types guessed, no
@@ -22,9 +24,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
+import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,12 +47,12 @@ TRACE_REPEATS = 5
 BASELINE_REPEATS = 3  # the baseline is short: its median is steadier than one run
 
 BASELINE = """
-import sys, duckdb
-calls, ledger, balances = sys.argv[1:4]
+import json, sys, duckdb
+files = json.loads(sys.argv[1])
 con = duckdb.connect()  # in memory, DuckDB's default settings
-con.execute("CREATE TABLE calls AS SELECT * FROM read_json(?)", [calls])
-con.execute("CREATE TABLE bookings AS SELECT * FROM read_csv(?)", [ledger])
-con.execute("CREATE TABLE balances AS SELECT * FROM read_csv(?)", [balances])
+con.execute("CREATE TABLE calls AS SELECT * FROM read_json(?)", [files["calls"]])
+con.execute("CREATE TABLE bookings AS SELECT * FROM read_csv(?)", [files["ledger"]])
+con.execute("CREATE TABLE balances AS SELECT * FROM read_csv(?)", [files["balances"]])
 joined = con.execute(
     "SELECT count(*) FROM calls c JOIN bookings b "
     "ON CAST(b.bet_id AS VARCHAR) = CAST(c.request.body.betId AS VARCHAR)"
@@ -66,7 +71,7 @@ class Measured:
 @dataclass
 class Result:
     bets: int
-    gzip: bool
+    form: str
     calls: int
     bookings: int
     input_mb: float
@@ -99,23 +104,57 @@ def measure(command: list[str], **kwargs) -> tuple[Measured, str]:
     return Measured(round(wall, 2), round(usage.ru_maxrss / 1024, 1), process.returncode), text
 
 
-def generated_day(bets: int, gzip: bool) -> Path:
+FORMS = {
+    "plain": "JSON Lines and CSV, uncompressed",
+    "gzip": "JSON Lines and CSV, gzipped",
+    "half-gzip": "each of the provider log and the ledger in two files, one of them gzipped "
+    "(issue 7's yardstick)",
+}
+
+
+def generated_day(bets: int, form: str) -> Path:
     """The simulated day, generated once per size and form (bench/cache is git-ignored)."""
-    folder = BENCH / "cache" / f"bets-{bets}{'-gz' if gzip else ''}"
+    if form == "half-gzip":
+        return half_gzipped(generated_day(bets, "plain"))
+    folder = BENCH / "cache" / f"bets-{bets}{'-gz' if form == 'gzip' else ''}"
     if not (folder / "expected.json").exists():  # written last by the generator
         print(f"generating {bets} bets into {folder} (once) ...", file=sys.stderr)
         command = [str(PYTHON), "-m", "reconcile.simulate", "--out", str(folder),
-                   "--bets", str(bets)] + (["--gzip"] if gzip else [])  # fmt: skip
+                   "--bets", str(bets)] + (["--gzip"] if form == "gzip" else [])  # fmt: skip
         subprocess.run(command, check=True, cwd=REPO)
     return folder
 
 
-def inputs_of(folder: Path) -> dict[str, Path]:
-    def one(pattern: str) -> Path:
-        (found,) = folder.glob(pattern)
-        return found
+def half_gzipped(plain: Path) -> Path:
+    """The plain day with the provider log and the ledger each cut in two at half
+    their records, the second half gzipped (a CSV half keeps the header)."""
+    folder = plain.with_name(plain.name + "-half-gz")
+    if (folder / "expected.json").exists():  # written last
+        return folder
+    folder.mkdir(exist_ok=True)
+    for name, header in (("calls.jsonl", False), ("ledger.csv", True)):
+        stem, suffix = name.split(".")
+        with open(plain / name, "rb") as whole:
+            lines = sum(1 for _ in whole) - header
+            whole.seek(0)
+            first = whole.readline() if header else b""
+            with open(folder / f"{stem}-1.{suffix}", "wb") as half:
+                half.write(first)
+                half.writelines(itertools.islice(whole, lines // 2))
+            with gzip.open(folder / f"{stem}-2.{suffix}.gz", "wb", compresslevel=6) as half:
+                half.write(first)
+                shutil.copyfileobj(whole, half)
+    shutil.copy(plain / "balances.csv", folder / "balances.csv")
+    shutil.copy(plain / "expected.json", folder / "expected.json")
+    return folder
 
-    return {"calls": one("calls.*"), "ledger": one("ledger.*"), "balances": one("balances.csv")}
+
+def inputs_of(folder: Path) -> dict[str, list[Path]]:
+    return {kind: sorted(folder.glob(f"{kind}*.*")) for kind in ("calls", "ledger", "balances")}
+
+
+def option_values(option: str, paths: list[Path]) -> list[str]:
+    return [text for path in paths for text in (option, str(path))]
 
 
 def finding_keys(rows) -> set[tuple]:
@@ -138,18 +177,20 @@ def compare_findings(out: Path, expected: dict) -> tuple[bool, int, str]:
     return not missed and not extra, len(actual), text
 
 
-def bench(bets: int, gzip: bool, work: Path) -> Result:
-    folder = generated_day(bets, gzip)
+def bench(bets: int, form: str, work: Path) -> Result:
+    folder = generated_day(bets, form)
     files = inputs_of(folder)
     expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
-    counts = expected["files"]
-    calls = counts[files["calls"].name]["rows_in"]
-    bookings = counts[files["ledger"].name]["rows_in"]
-    input_mb = sum(p.stat().st_size for p in files.values()) / 2**20
+    calls, bookings = (
+        sum(c["rows_in"] for name, c in expected["files"].items() if name.startswith(kind))
+        for kind in ("calls", "ledger")
+    )
+    input_mb = sum(p.stat().st_size for paths in files.values() for p in paths) / 2**20
+    names = json.dumps({kind: [str(p) for p in paths] for kind, paths in files.items()})
 
     baselines = []
     for _ in range(BASELINE_REPEATS):
-        measured, text = measure([str(PYTHON), "-c", BASELINE, *(str(p) for p in files.values())])
+        measured, text = measure([str(PYTHON), "-c", BASELINE, names])
         if measured.exit_status != 0:
             raise SystemExit(f"baseline failed:\n{text}")
         baselines.append(measured)
@@ -160,8 +201,9 @@ def bench(bets: int, gzip: bool, work: Path) -> Result:
         stale.unlink(missing_ok=True)
     run, text = measure(
         [str(RECONCILE), "run", "--quiet", "--db", str(store),
-         "--provider", str(files["calls"]), "--ledger", str(files["ledger"]),
-         "--balances", str(files["balances"]),
+         *option_values("--provider", files["calls"]),
+         *option_values("--ledger", files["ledger"]),
+         *option_values("--balances", files["balances"]),
          "--from", expected["window_from"], "--to", expected["window_to"],
          "--cutoff", expected["cutoff"], "--grace", expected["grace"], "--out", str(out)],
         cwd=work,
@@ -180,7 +222,7 @@ def bench(bets: int, gzip: bool, work: Path) -> Result:
         traces.append(traced.wall_s)
 
     return Result(
-        bets=bets, gzip=gzip, calls=calls, bookings=bookings, input_mb=round(input_mb, 1),
+        bets=bets, form=form, calls=calls, bookings=bookings, input_mb=round(input_mb, 1),
         baseline=baseline, run=run, stage_seconds=summary["stage_seconds"],
         findings=found, expected_findings=len(expected["findings"]), findings_exact=exact,
         difference=difference, trace_median_s=statistics.median(traces), trace_runs_s=traces,
@@ -208,7 +250,7 @@ def machine() -> str:
 def table(results: list[Result]) -> str:
     """A Markdown table, one column per size."""
     rows = [
-        ("bets", lambda r: f"{r.bets:,}{' (gz)' if r.gzip else ''}"),
+        ("bets", lambda r: f"{r.bets:,}{'' if r.form == 'plain' else f' ({r.form})'}"),
         ("calls + bookings", lambda r: f"{r.calls:,} + {r.bookings:,}"),
         ("input on disk", lambda r: f"{r.input_mb:,.0f} MB"),
         ("baseline: wall (median of 3)", lambda r: f"{r.baseline.wall_s:.1f} s"),
@@ -247,14 +289,19 @@ def stage(result: Result, name: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bets", type=int, action="append", help="repeat for several sizes")
-    parser.add_argument("--gzip", action="store_true", help="gzip-compressed inputs")
+    parser.add_argument(
+        "--form",
+        choices=FORMS,
+        default="plain",
+        help="; ".join(f"{name}: {text}" for name, text in FORMS.items()),
+    )
     parser.add_argument("--work", type=Path, default=BENCH / "out", help="stores and outputs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
     for bets in args.bets or [200_000]:
-        result = bench(bets, args.gzip, args.work.resolve())
+        result = bench(bets, args.form, args.work.resolve())
         results.append(result)
         print(
             f"{bets:,} bets: run {result.run.wall_s:.1f} s ({result.ratio:.2f}x baseline "

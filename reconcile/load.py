@@ -303,7 +303,9 @@ def _record_batches(stream: IO[bytes], quoted: bool) -> Iterator[pa.RecordBatch]
         except pa.ArrowInvalid:
             text, problem = _utf8_records(block)
         # typed: pyarrow infers a numpy array's type element by element (20 ms a block)
-        batch = pa.record_batch([pa.array(block.lines, pa.int64()), text, problem], schema=RECORDS)
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(block.lines, pa.int64()), text, problem], schema=RECORDS
+        )
         blank = block.blank()
         yield batch.filter(pa.array(~blank)) if blank.any() else batch
 

@@ -118,13 +118,7 @@ LEFT JOIN bets t ON t.bet_id = b.bet_id;
 
 -- One row per bet: what was booked and what the provider sent.
 CREATE OR REPLACE TEMP TABLE bet_facts AS
-WITH nth_booking AS (
-    SELECT *, row_number() OVER (PARTITION BY bet_id, type
-                                 ORDER BY created_at, tx_order(transaction_id), transaction_id)
-                  AS nth
-    FROM provider_bookings
-),
-booked AS (
+WITH booked AS (
     SELECT bet_id,
            count(*) FILTER (WHERE type = 'PAYIN') AS payins,
            count(*) FILTER (WHERE type = 'PAYOUT') AS payouts,
@@ -132,28 +126,38 @@ booked AS (
            sum(amount) FILTER (WHERE type = 'PAYIN') AS payin_total,
            sum(amount) FILTER (WHERE type = 'PAYOUT') AS payout_total,
            sum(amount) FILTER (WHERE type = 'REFUND') AS refund_total,
-           max(amount) FILTER (WHERE type = 'PAYIN' AND nth = 1) AS first_payin,
-           max(amount) FILTER (WHERE type = 'PAYOUT' AND nth = 1) AS first_payout,
-           max(amount) FILTER (WHERE type = 'REFUND' AND nth = 1) AS first_refund,
            min(created_at) FILTER (WHERE type = 'PAYIN') AS first_payin_at,
+           -- of the one booking of a type, when there is one (`several` has the rest)
+           max(amount) FILTER (WHERE type = 'PAYIN') AS one_payin,
+           max(amount) FILTER (WHERE type = 'PAYOUT') AS one_payout,
+           max(amount) FILTER (WHERE type = 'REFUND') AS one_refund,
+           max(user_id) FILTER (WHERE type = 'PAYIN') AS one_payin_user,
            min(transaction_id) FILTER (WHERE type = 'PAYIN') AS a_payin_tx,
            min(transaction_id) FILTER (WHERE type = 'PAYOUT') AS a_payout_tx,
            min(transaction_id) FILTER (WHERE type = 'REFUND') AS a_refund_tx,
-           max(user_id) FILTER (WHERE nth = 1 AND type = 'PAYIN') AS payin_user,
            min(user_id) AS any_user,
            min(currency) AS currency
-    FROM nth_booking
+    FROM provider_bookings
     GROUP BY bet_id
 ),
--- The transaction ids of each type in time order, where a bet has more than one
--- (few do: ordering them for every bet is most of the cost of this table).
+-- Bets with more than one booking of a type (few: ordering the bookings of every
+-- bet was most of the cost of this table): the first of each type in chain
+-- order, and the transaction ids in time order.
 several AS (
     SELECT bet_id,
+           max(amount) FILTER (WHERE type = 'PAYIN' AND nth = 1) AS first_payin,
+           max(amount) FILTER (WHERE type = 'PAYOUT' AND nth = 1) AS first_payout,
+           max(amount) FILTER (WHERE type = 'REFUND' AND nth = 1) AS first_refund,
+           max(user_id) FILTER (WHERE type = 'PAYIN' AND nth = 1) AS payin_user,
            string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYIN') AS payin_txs,
            string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'PAYOUT') AS payout_txs,
            string_agg(transaction_id, ', ' ORDER BY created_at) FILTER (WHERE type = 'REFUND') AS refund_txs
-    FROM provider_bookings
-    WHERE bet_id IN (SELECT bet_id FROM booked WHERE payins > 1 OR payouts > 1 OR refunds > 1)
+    FROM (SELECT *, row_number() OVER (PARTITION BY bet_id, type
+                                       ORDER BY created_at, tx_order(transaction_id),
+                                                transaction_id) AS nth
+          FROM provider_bookings
+          WHERE bet_id IN (SELECT bet_id FROM booked
+                           WHERE payins > 1 OR payouts > 1 OR refunds > 1))
     GROUP BY bet_id
 ),
 -- The last call of a kind: the latest, then the greatest call id.
@@ -187,8 +191,11 @@ sent AS (
 SELECT t.bet_id, t.first_event,
        coalesce(k.payins, 0) AS payins, coalesce(k.payouts, 0) AS payouts,
        coalesce(k.refunds, 0) AS refunds,
-       k.payin_total, k.payout_total, k.refund_total, k.first_payin, k.first_payout,
-       k.first_refund, k.first_payin_at,
+       k.payin_total, k.payout_total, k.refund_total,
+       CASE WHEN k.payins > 1 THEN m.first_payin ELSE k.one_payin END AS first_payin,
+       CASE WHEN k.payouts > 1 THEN m.first_payout ELSE k.one_payout END AS first_payout,
+       CASE WHEN k.refunds > 1 THEN m.first_refund ELSE k.one_refund END AS first_refund,
+       k.first_payin_at,
        CASE WHEN k.payins > 1 THEN m.payin_txs ELSE k.a_payin_tx END AS payin_txs,
        CASE WHEN k.payouts > 1 THEN m.payout_txs ELSE k.a_payout_tx END AS payout_txs,
        CASE WHEN k.refunds > 1 THEN m.refund_txs ELSE k.a_refund_tx END AS refund_txs,
@@ -199,7 +206,8 @@ SELECT t.bet_id, t.first_event,
        coalesce(s.payout_calls, 0) AS payout_calls,
        coalesce(s.payout_successes, 0) AS payout_successes,
        s.last_win_sent, s.last_payout_operation, s.last_payout_outcome, s.stake_sent,
-       coalesce(k.payin_user, k.any_user, o.user_id) AS user_id,
+       coalesce(CASE WHEN k.payins > 1 THEN m.payin_user ELSE k.one_payin_user END,
+                k.any_user, o.user_id) AS user_id,
        coalesce(k.currency, o.currency) AS currency
 FROM bets t
 LEFT JOIN booked k ON k.bet_id = t.bet_id

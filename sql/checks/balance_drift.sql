@@ -24,16 +24,29 @@ breaks AS (
            c.balance_after - c.expected_after AS slip
     FROM chain c
 ),
-last_before_snapshot AS (
-    SELECT s.user_id, s.currency, s.balance, s.as_of, b.balance_after, b.transaction_id,
-           row_number() OVER (PARTITION BY s.file_id, s.line
-                              ORDER BY b.created_at DESC, tx_order(b.transaction_id) DESC,
-                                       b.transaction_id DESC) AS nth
+-- The user's last booking at or before a snapshot: the latest time first (an
+-- aggregate over the user's bookings), then, among the bookings of that time, the
+-- last in chain order (a sort of a few rows, not of every booking).
+last_time AS (
+    SELECT s.file_id, s.line, max(b.created_at) AS created_at
     FROM snapshots s
     JOIN scope_bookings b
       ON b.user_id = s.user_id
      AND (s.currency IS NULL OR b.currency = s.currency)
      AND b.created_at <= s.as_of
+    GROUP BY s.file_id, s.line
+),
+last_before_snapshot AS (
+    SELECT s.user_id, s.currency, s.balance, s.as_of, b.balance_after, b.transaction_id,
+           row_number() OVER (PARTITION BY s.file_id, s.line
+                              ORDER BY tx_order(b.transaction_id) DESC,
+                                       b.transaction_id DESC) AS nth
+    FROM snapshots s
+    JOIN last_time t ON t.file_id = s.file_id AND t.line = s.line
+    JOIN scope_bookings b
+      ON b.user_id = s.user_id
+     AND (s.currency IS NULL OR b.currency = s.currency)
+     AND b.created_at = t.created_at
 )
 SELECT 'balance_drift' AS "check", k.bet_id, k.transaction_id, k.user_id, k.currency,
        abs(k.gap) + abs(k.slip) AS amount,
