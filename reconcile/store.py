@@ -23,7 +23,7 @@ Guarantees of the file:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,10 +36,28 @@ from reconcile.resources import sql
 from reconcile.text import money
 from reconcile.window import Window
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: Steps that bring a store of version N to N + 1 (SQL file names in sql/).
-MIGRATIONS: dict[int, str] = {}
+#: The tables of records whose ids a run gives out (sql/store_schema.sql).
+RECORD_TABLES = ("calls", "bookings", "makes", "accepts", "booking_matches")
+
+
+def _record_tables_without_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 1 -> 2: the record tables lose their PRIMARY KEY (store_schema.sql
+    says why).  DuckDB cannot drop a key, so each is copied into its new form."""
+    for table in RECORD_TABLES:
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_schema_1")
+    con.execute(sql("store_schema"))  # creates them anew
+    for table in RECORD_TABLES:
+        con.execute(f"INSERT INTO {table} SELECT * FROM {table}_schema_1")
+        con.execute(f"DROP TABLE {table}_schema_1")
+
+
+#: Steps that bring a store of version N to N + 1, in one transaction with the
+#: update of schema_info.
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _record_tables_without_keys,
+}
 
 
 class StoreError(InputError):
@@ -116,7 +134,7 @@ def _prepare_schema(con: duckdb.DuckDBPyConnection, path: Path | None, read_only
         con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
     else:
         for step in range(version, SCHEMA_VERSION):
-            con.execute(sql(MIGRATIONS[step]))
+            MIGRATIONS[step](con)
             con.execute("UPDATE schema_info SET version = ?", [step + 1])
     con.execute("COMMIT")
 

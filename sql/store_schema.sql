@@ -48,8 +48,13 @@ CREATE TABLE IF NOT EXISTS rejects (
     raw     VARCHAR                      -- redacted
 );
 
+-- The record tables (calls, bookings, makes, accepts, booking_matches) have no
+-- PRIMARY KEY: the run gives out their ids, one writer at a time, so they are
+-- unique by construction, and DuckDB keeps the index of rows a transaction adds
+-- in memory that cannot spill: it grew with the night (256 MB at 5M bets) and
+-- pushed large nights over the memory limit (schema 2).
 CREATE TABLE IF NOT EXISTS calls (
-    call_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    call_id BIGINT NOT NULL, file_id INTEGER, line BIGINT,
     event_time TIMESTAMPTZ, logged_at TIMESTAMPTZ, request_id VARCHAR, counterparty_id VARCHAR,
     session_id VARCHAR, operation VARCHAR, bet_id VARCHAR, game_round_id VARCHAR,
     bet_amount DECIMAL(38, 8), win_amount DECIMAL(38, 8), win_odd DECIMAL(38, 8),
@@ -59,7 +64,7 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 
 CREATE TABLE IF NOT EXISTS bookings (
-    booking_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    booking_id BIGINT NOT NULL, file_id INTEGER, line BIGINT,
     transaction_id VARCHAR, created_at TIMESTAMPTZ, counterparty_id VARCHAR, session_id VARCHAR,
     user_id VARCHAR, currency VARCHAR, type VARCHAR, bet_id VARCHAR, game_round_id VARCHAR,
     amount DECIMAL(38, 8), balance_before DECIMAL(38, 8), balance_after DECIMAL(38, 8),
@@ -74,13 +79,13 @@ CREATE TABLE IF NOT EXISTS snapshots (
 -- Cashback (spec section 7): the aggregator's make requests and the casino's
 -- accept calls.  The Authorization header of an accept is never stored.
 CREATE TABLE IF NOT EXISTS makes (
-    make_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    make_id BIGINT NOT NULL, file_id INTEGER, line BIGINT,
     cashback_id VARCHAR, partner_user_id VARCHAR, transaction_type INTEGER,
     amount DECIMAL(38, 8), tax_amount DECIMAL(38, 8), currency VARCHAR, sent_at TIMESTAMPTZ
 );
 
 CREATE TABLE IF NOT EXISTS accepts (
-    accept_id BIGINT PRIMARY KEY, file_id INTEGER, line BIGINT,
+    accept_id BIGINT NOT NULL, file_id INTEGER, line BIGINT,
     logged_at TIMESTAMPTZ, error_code INTEGER, message VARCHAR, cashback_id VARCHAR,
     partner_user_id VARCHAR, partner_transaction_id VARCHAR, transaction_type INTEGER,
     amount DECIMAL(38, 8), tax_amount DECIMAL(38, 8), http_status INTEGER, error VARCHAR
@@ -89,7 +94,7 @@ CREATE TABLE IF NOT EXISTS accepts (
 -- Which provider call each booking matched, and how (1 transaction id, 2 request
 -- id, 3 bet and type), as of the latest run: what `reconcile trace` shows.
 CREATE TABLE IF NOT EXISTS booking_matches (
-    booking_id BIGINT PRIMARY KEY,
+    booking_id BIGINT NOT NULL,
     call_id    BIGINT NOT NULL,
     how        INTEGER NOT NULL
 );

@@ -25,7 +25,7 @@ from conftest import Result, describe_difference, finding_keys, invoke, read_csv
 from conftest import run_cli as cli
 
 from reconcile import simulate
-from reconcile.store import SCHEMA_VERSION
+from reconcile.store import RECORD_TABLES, SCHEMA_VERSION
 from reconcile.window import iso
 
 SEED, BETS = 7, 300
@@ -631,6 +631,55 @@ def test_rerunning_an_earlier_night_keeps_what_a_later_night_saw(tmp_path, capsy
     runs = json.loads(invoke(["history", "--db", db, "--format", "json"], capsys, expect=0).out)
     assert {r["run_id"]: r["superseded_by"] for r in runs["runs"]} == {4: None, 3: None, 2: 4,
                                                                       1: None}  # fmt: skip
+
+
+def as_schema_1(db: Path) -> None:
+    """Turn a store into what schema 1 wrote: the record tables with a PRIMARY KEY
+    on their id (the first column)."""
+    con = duckdb.connect(str(db))
+    for table in RECORD_TABLES:
+        columns = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()  # fmt: skip
+        (key, _), *_ = columns
+        ddl = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+        con.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+        con.execute(f'CREATE TABLE {table} ({ddl}, PRIMARY KEY ("{key}"))')
+        con.execute(f"INSERT INTO {table} SELECT * FROM old_{table}")
+        con.execute(f"DROP TABLE old_{table}")
+    con.execute("UPDATE schema_info SET version = 1")
+    con.close()
+
+
+def keyed_tables(db: Path) -> set[str]:
+    rows = query(
+        db, "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+    )
+    return {table for (table,) in rows}
+
+
+def test_a_schema_1_store_is_upgraded_by_the_next_run(tmp_path, capsys):
+    """Schema 1 kept a PRIMARY KEY on each record table; the next run drops them,
+    keeping every record, and the nights go on as in a store made by this version."""
+    nights = hand_made_nights(tmp_path)
+    old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    for db in (old, new):
+        invoke(["run", "--db", db, *nights[0]["args"], "--out", tmp_path / db.stem], capsys,
+               expect=1)  # fmt: skip
+    as_schema_1(old)
+    assert set(RECORD_TABLES) <= keyed_tables(old) and counts(old) == counts(new)
+    result = invoke(["history", "--db", old], capsys, expect=2)  # read-only: cannot upgrade
+    assert "schema 1 is older" in result.err and len(result.err.strip().splitlines()) == 1
+    for db in (old, new):
+        for number, night in enumerate(nights[1:], start=2):
+            invoke(["run", "--db", db, *night["args"], "--out", tmp_path / f"{db.stem}{number}"],
+                   capsys, expect=0)  # fmt: skip
+    assert query(old, "SELECT version FROM schema_info") == [(SCHEMA_VERSION,)]
+    assert not keyed_tables(old) & set(RECORD_TABLES)
+    assert counts(old) == counts(new) and night_states(old) == night_states(new)
+    for table in RECORD_TABLES:
+        assert query(old, f"SELECT * FROM {table} ORDER BY ALL") == query(
+            new, f"SELECT * FROM {table} ORDER BY ALL")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
