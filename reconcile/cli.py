@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
+import duckdb
 
 from reconcile import __version__, report
 from reconcile.acks import add_ack
@@ -439,6 +440,14 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         click.echo(f"reconcile: {exc}", err=True)
         status = EXIT_ERROR
+    except duckdb.OutOfMemoryException as exc:  # the machine, not a bug: say what to change
+        reason = str(exc).splitlines()[0].removeprefix("Out of Memory Error: ")
+        click.echo(
+            f"reconcile: out of memory ({reason}); nothing was written and the store is "
+            "unchanged: run again with a larger --memory-limit, or fewer --threads",
+            err=True,
+        )
+        status = EXIT_INTERNAL
     except Exception as exc:  # a bug or the machine; never exit 1, which means "findings"
         if os.environ.get("RECONCILE_DEBUG"):
             traceback.print_exc()

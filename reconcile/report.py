@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import jinja2
@@ -217,6 +218,14 @@ class ReportContext:
     @property
     def total_findings(self) -> int:
         return sum(c.count for c in self.checks)
+
+    @cached_property
+    def findings_by_status(self) -> dict[str, list[dict]]:
+        """The findings grouped by their state in the register, each group in order."""
+        groups: dict[str, list[dict]] = {}
+        for finding in self.findings:
+            groups.setdefault(finding["status"], []).append(finding)
+        return groups
 
 
 # ---------------------------------------------------------------------------

@@ -67,19 +67,41 @@ SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, 
 FROM scope_calls WHERE operation = 'refund';
 
 -- Every way a booking and a call of its kind can be tied: 1 by transaction id,
--- 2 by request id, 3 by bet and type (one statement each: one join in memory at
--- a time).
+-- 2 by request id, 3 by bet and type.  The matches below take the strongest tie,
+-- so a weaker one matters only to a booking or a call that no stronger tie
+-- holds; those are few, so each weaker way joins only them against the other
+-- side (small hash tables, whatever the size of the night).
 CREATE OR REPLACE TEMP TABLE match_candidates AS
 SELECT b.booking_id, k.call_id, k.kind, 1 AS how
 FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.tx = b.transaction_id;
 
-INSERT INTO match_candidates
-SELECT b.booking_id, k.call_id, k.kind, 2
-FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.request_id = b.request_id;
+-- `held`: what the stronger ways tie, as it stands before each weaker way.
+CREATE OR REPLACE TEMP TABLE held AS SELECT booking_id, call_id, kind FROM match_candidates;
 
-INSERT INTO match_candidates
-SELECT b.booking_id, k.call_id, k.kind, 3
-FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.bet_id = b.bet_id;
+CREATE OR REPLACE TEMP MACRO weaker_ties(way) AS TABLE
+WITH bookings_by AS (
+    SELECT booking_id, type AS kind, CASE way WHEN 2 THEN request_id ELSE bet_id END AS tie
+    FROM provider_bookings
+), calls_by AS (
+    SELECT call_id, kind, CASE way WHEN 2 THEN request_id ELSE bet_id END AS tie
+    FROM call_kinds
+), untied_bookings AS (
+    SELECT * FROM bookings_by WHERE booking_id NOT IN (SELECT booking_id FROM held)
+), untied_calls AS (
+    SELECT * FROM calls_by c
+    WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.call_id = c.call_id AND h.kind = c.kind)
+)
+SELECT b.booking_id, c.call_id, c.kind, way AS how
+FROM untied_bookings b JOIN calls_by c ON c.kind = b.kind AND c.tie = b.tie
+UNION ALL  -- the rest: an untied call with a held booking
+SELECT b.booking_id, c.call_id, c.kind, way
+FROM bookings_by b JOIN untied_calls c ON c.kind = b.kind AND c.tie = b.tie
+WHERE b.booking_id IN (SELECT booking_id FROM held);
+
+INSERT INTO match_candidates SELECT * FROM weaker_ties(2);
+CREATE OR REPLACE TEMP TABLE held AS SELECT booking_id, call_id, kind FROM match_candidates;
+INSERT INTO match_candidates SELECT * FROM weaker_ties(3);
+DROP TABLE held;
 
 -- The call a booking matched: the strongest tie; among retries tied the same way,
 -- a successful call before a failed one, then the latest.

@@ -765,6 +765,20 @@ def test_an_input_error_mid_run_leaves_the_store_as_it_was(tmp_path, capsys):
     assert counts(db) == before and register(db) == before_register
 
 
+def test_running_out_of_memory_says_what_to_change_and_changes_nothing(tmp_path, capsys):
+    """DuckDB's own message spans lines and suggests settings reconcile makes for you."""
+    db = tmp_path / "store.duckdb"
+    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+           expect=1)  # fmt: skip
+    before, before_register = counts(db), register(db)
+    night2 = hand_made_nights(tmp_path)[1]["args"]
+    out = tmp_path / "out"
+    result = invoke(["run", "--db", db, *night2, "--memory-limit", "4MB", "--out", out], capsys,
+                    expect=3)  # fmt: skip
+    assert_refused(result, out, "out of memory", "--memory-limit", "store is unchanged")
+    assert counts(db) == before and register(db) == before_register
+
+
 def test_a_store_of_a_newer_version_is_refused(tmp_path, capsys):
     db = tmp_path / "store.duckdb"
     invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
