@@ -85,6 +85,7 @@ class Result:
     trace_median_s: float
     trace_runs_s: list = field(default_factory=list)
     store_mb: float = 0.0
+    settings: str = "defaults"  # of the run
 
     @property
     def ratio(self) -> float:
@@ -177,7 +178,7 @@ def compare_findings(out: Path, expected: dict) -> tuple[bool, int, str]:
     return not missed and not extra, len(actual), text
 
 
-def bench(bets: int, form: str, work: Path) -> Result:
+def bench(bets: int, form: str, work: Path, settings: list[str]) -> Result:
     folder = generated_day(bets, form)
     files = inputs_of(folder)
     expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
@@ -205,11 +206,15 @@ def bench(bets: int, form: str, work: Path) -> Result:
          *option_values("--ledger", files["ledger"]),
          *option_values("--balances", files["balances"]),
          "--from", expected["window_from"], "--to", expected["window_to"],
-         "--cutoff", expected["cutoff"], "--grace", expected["grace"], "--out", str(out)],
+         "--cutoff", expected["cutoff"], "--grace", expected["grace"], "--out", str(out),
+         *settings],
         cwd=work,
     )  # fmt: skip
     if run.exit_status not in (0, 1):
-        raise SystemExit(f"reconcile run failed ({run.exit_status}):\n{text}")
+        raise SystemExit(
+            f"reconcile run failed ({run.exit_status}) after {run.wall_s} s, "
+            f"peak RSS {run.peak_rss_mb:,.0f} MB:\n{text}"
+        )
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     exact, found, difference = compare_findings(out, expected)
 
@@ -226,7 +231,7 @@ def bench(bets: int, form: str, work: Path) -> Result:
         baseline=baseline, run=run, stage_seconds=summary["stage_seconds"],
         findings=found, expected_findings=len(expected["findings"]), findings_exact=exact,
         difference=difference, trace_median_s=statistics.median(traces), trace_runs_s=traces,
-        store_mb=round(store.stat().st_size / 2**20, 1),
+        store_mb=round(store.stat().st_size / 2**20, 1), settings=" ".join(settings) or "defaults",
     )  # fmt: skip
 
 
@@ -255,6 +260,7 @@ def table(results: list[Result]) -> str:
         ("input on disk", lambda r: f"{r.input_mb:,.0f} MB"),
         ("baseline: wall (median of 3)", lambda r: f"{r.baseline.wall_s:.1f} s"),
         ("baseline: peak RSS", lambda r: f"{r.baseline.peak_rss_mb:,.0f} MB"),
+        ("run: settings", lambda r: r.settings),
         ("run: wall", lambda r: f"{r.run.wall_s:.1f} s"),
         ("run / baseline", lambda r: f"{r.ratio:.2f}x"),
         ("run: peak RSS", lambda r: f"{r.run.peak_rss_mb:,.0f} MB"),
@@ -295,13 +301,15 @@ def main() -> int:
         default="plain",
         help="; ".join(f"{name}: {text}" for name, text in FORMS.items()),
     )
+    parser.add_argument("--memory-limit", help="give the run this --memory-limit")
     parser.add_argument("--work", type=Path, default=BENCH / "out", help="stores and outputs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
     for bets in args.bets or [200_000]:
-        result = bench(bets, args.form, args.work.resolve())
+        settings = ["--memory-limit", args.memory_limit] if args.memory_limit else []
+        result = bench(bets, args.form, args.work.resolve(), settings)
         results.append(result)
         print(
             f"{bets:,} bets: run {result.run.wall_s:.1f} s ({result.ratio:.2f}x baseline "

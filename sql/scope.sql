@@ -104,10 +104,12 @@ INSERT INTO match_candidates SELECT * FROM weaker_ties(3);
 DROP TABLE held;
 
 -- The call a booking matched: the strongest tie; among retries tied the same way,
--- a successful call before a failed one, then the latest.
+-- a successful call before a failed one, then the latest.  With what the checks
+-- need of that call (one join fewer in matched_bookings, which held three hash
+-- tables at once and ran out of memory on large nights).
 CREATE OR REPLACE TEMP TABLE booking_match AS
-SELECT booking_id, call_id, how
-FROM (SELECT m.booking_id, m.call_id, m.how,
+SELECT booking_id, call_id, how, operation, outcome, sent_amount, request_id
+FROM (SELECT m.booking_id, m.call_id, m.how, k.operation, k.outcome, k.sent_amount, k.request_id,
              row_number() OVER (PARTITION BY m.booking_id
                                 ORDER BY m.how, k.outcome <> 'success', k.event_time DESC,
                                          m.call_id DESC) AS nth
@@ -128,40 +130,80 @@ WHERE nth = 1;
 -- what follows.
 DROP TABLE match_candidates;
 
--- A booking with the call it matched, and its bet's window.
+-- A booking with the call it matched (its bet's window is in bet_facts: one hash
+-- table at a time, here as in booking_match).
 CREATE OR REPLACE TEMP TABLE matched_bookings AS
-SELECT b.*, m.how AS matched_by, k.call_id, k.operation AS call_operation,
-       k.outcome AS call_outcome, k.sent_amount, k.request_id AS call_request_id,
-       t.first_event AS bet_first_event
+SELECT b.*, m.how AS matched_by, m.call_id, m.operation AS call_operation,
+       m.outcome AS call_outcome, m.sent_amount, m.request_id AS call_request_id
 FROM provider_bookings b
-LEFT JOIN booking_match m ON m.booking_id = b.booking_id
-LEFT JOIN call_kinds k ON k.call_id = m.call_id AND k.kind = b.type
-LEFT JOIN bets t ON t.bet_id = b.bet_id;
+LEFT JOIN booking_match m ON m.booking_id = b.booking_id;
 
--- One row per bet: what was booked and what the provider sent.
+-- One row per bet: what was booked and what the provider sent.  Built one join
+-- at a time (bets with bet_booked, then with bet_sent): the joins of one statement hold their
+-- hash tables together, and four of them did not fit the memory limit on large
+-- nights.
+CREATE OR REPLACE TEMP TABLE bet_booked AS
+SELECT bet_id,
+       count(*) FILTER (WHERE type = 'PAYIN') AS payins,
+       count(*) FILTER (WHERE type = 'PAYOUT') AS payouts,
+       count(*) FILTER (WHERE type = 'REFUND') AS refunds,
+       sum(amount) FILTER (WHERE type = 'PAYIN') AS payin_total,
+       sum(amount) FILTER (WHERE type = 'PAYOUT') AS payout_total,
+       sum(amount) FILTER (WHERE type = 'REFUND') AS refund_total,
+       min(created_at) FILTER (WHERE type = 'PAYIN') AS first_payin_at,
+       -- of the one booking of a type, when there is one (`several` has the rest)
+       max(amount) FILTER (WHERE type = 'PAYIN') AS one_payin,
+       max(amount) FILTER (WHERE type = 'PAYOUT') AS one_payout,
+       max(amount) FILTER (WHERE type = 'REFUND') AS one_refund,
+       max(user_id) FILTER (WHERE type = 'PAYIN') AS one_payin_user,
+       min(transaction_id) FILTER (WHERE type = 'PAYIN') AS a_payin_tx,
+       min(transaction_id) FILTER (WHERE type = 'PAYOUT') AS a_payout_tx,
+       min(transaction_id) FILTER (WHERE type = 'REFUND') AS a_refund_tx,
+       min(user_id) AS any_user,
+       min(currency) AS currency
+FROM provider_bookings
+GROUP BY bet_id;
+
+CREATE OR REPLACE TEMP TABLE bet_sent AS
+WITH ordered_calls AS (  -- the last call of a kind: the latest, then the greatest call id
+    SELECT *, time_id_key(event_time, call_id) AS recency FROM call_kinds
+)
+SELECT bet_id,
+       -- a call is of one settlement kind at most, so this counts calls
+       count(*) FILTER (WHERE kind IN ('PAYOUT', 'REFUND')) AS settlement_calls,
+       count(*) FILTER (WHERE operation = 'pay-out'
+                           OR (operation = 'pay-in-out' AND kind = 'PAYOUT' AND outcome <> 'rejected'))
+           AS payout_claims,
+       count(*) FILTER (WHERE kind = 'PAYIN') AS stake_calls,
+       count(*) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success') AS stake_successes,
+       count(*) FILTER (WHERE kind = 'PAYOUT') AS payout_calls,
+       count(*) FILTER (WHERE kind = 'PAYOUT' AND outcome = 'success') AS payout_successes,
+       arg_max_null(sent_amount, recency) FILTER (WHERE kind = 'PAYOUT') AS last_win_sent,
+       arg_max_null(operation, recency) FILTER (WHERE kind = 'PAYOUT') AS last_payout_operation,
+       arg_max_null(outcome, recency) FILTER (WHERE kind = 'PAYOUT') AS last_payout_outcome,
+       arg_max_null(sent_amount, recency) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success')
+           AS stake_sent,
+       -- the greatest session among those of the last call of each kind
+       greatest(arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYIN'),
+                arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYOUT'),
+                arg_max_null(session_id, recency) FILTER (WHERE kind = 'REFUND'))
+           AS session_id
+FROM ordered_calls
+GROUP BY bet_id;
+
+CREATE OR REPLACE TEMP TABLE bet_sides AS
+SELECT t.bet_id, t.first_event, k.* EXCLUDE (bet_id)
+FROM bets t LEFT JOIN bet_booked k ON k.bet_id = t.bet_id;
+DROP TABLE bet_booked;
+
+CREATE OR REPLACE TEMP TABLE bet_both_sides AS
+SELECT f.*, s.* EXCLUDE (bet_id)
+FROM bet_sides f LEFT JOIN bet_sent s ON s.bet_id = f.bet_id;
+DROP TABLE bet_sides;
+DROP TABLE bet_sent;
+
 CREATE OR REPLACE TEMP TABLE bet_facts AS
-WITH booked AS (
-    SELECT bet_id,
-           count(*) FILTER (WHERE type = 'PAYIN') AS payins,
-           count(*) FILTER (WHERE type = 'PAYOUT') AS payouts,
-           count(*) FILTER (WHERE type = 'REFUND') AS refunds,
-           sum(amount) FILTER (WHERE type = 'PAYIN') AS payin_total,
-           sum(amount) FILTER (WHERE type = 'PAYOUT') AS payout_total,
-           sum(amount) FILTER (WHERE type = 'REFUND') AS refund_total,
-           min(created_at) FILTER (WHERE type = 'PAYIN') AS first_payin_at,
-           -- of the one booking of a type, when there is one (`several` has the rest)
-           max(amount) FILTER (WHERE type = 'PAYIN') AS one_payin,
-           max(amount) FILTER (WHERE type = 'PAYOUT') AS one_payout,
-           max(amount) FILTER (WHERE type = 'REFUND') AS one_refund,
-           max(user_id) FILTER (WHERE type = 'PAYIN') AS one_payin_user,
-           min(transaction_id) FILTER (WHERE type = 'PAYIN') AS a_payin_tx,
-           min(transaction_id) FILTER (WHERE type = 'PAYOUT') AS a_payout_tx,
-           min(transaction_id) FILTER (WHERE type = 'REFUND') AS a_refund_tx,
-           min(user_id) AS any_user,
-           min(currency) AS currency
-    FROM provider_bookings
-    GROUP BY bet_id
-),
+WITH
 -- Bets with more than one booking of a type (few: ordering the bookings of every
 -- bet was most of the cost of this table): the first of each type in chain
 -- order, and the transaction ids in time order.
@@ -178,61 +220,33 @@ several AS (
                                        ORDER BY created_at, tx_order(transaction_id),
                                                 transaction_id) AS nth
           FROM provider_bookings
-          WHERE bet_id IN (SELECT bet_id FROM booked
+          WHERE bet_id IN (SELECT bet_id FROM bet_both_sides
                            WHERE payins > 1 OR payouts > 1 OR refunds > 1))
     GROUP BY bet_id
-),
--- The last call of a kind: the latest, then the greatest call id.
-ordered_calls AS (
-    SELECT *, time_id_key(event_time, call_id) AS recency FROM call_kinds
-),
-sent AS (
-    SELECT bet_id,
-           -- a call is of one settlement kind at most, so this counts calls
-           count(*) FILTER (WHERE kind IN ('PAYOUT', 'REFUND')) AS settlement_calls,
-           count(*) FILTER (WHERE operation = 'pay-out'
-                               OR (operation = 'pay-in-out' AND kind = 'PAYOUT' AND outcome <> 'rejected'))
-               AS payout_claims,
-           count(*) FILTER (WHERE kind = 'PAYIN') AS stake_calls,
-           count(*) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success') AS stake_successes,
-           count(*) FILTER (WHERE kind = 'PAYOUT') AS payout_calls,
-           count(*) FILTER (WHERE kind = 'PAYOUT' AND outcome = 'success') AS payout_successes,
-           arg_max_null(sent_amount, recency) FILTER (WHERE kind = 'PAYOUT') AS last_win_sent,
-           arg_max_null(operation, recency) FILTER (WHERE kind = 'PAYOUT') AS last_payout_operation,
-           arg_max_null(outcome, recency) FILTER (WHERE kind = 'PAYOUT') AS last_payout_outcome,
-           arg_max_null(sent_amount, recency) FILTER (WHERE kind = 'PAYIN' AND outcome = 'success')
-               AS stake_sent,
-           -- the greatest session among those of the last call of each kind
-           greatest(arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYIN'),
-                    arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYOUT'),
-                    arg_max_null(session_id, recency) FILTER (WHERE kind = 'REFUND'))
-               AS session_id
-    FROM ordered_calls
-    GROUP BY bet_id
 )
-SELECT t.bet_id, t.first_event,
-       coalesce(k.payins, 0) AS payins, coalesce(k.payouts, 0) AS payouts,
-       coalesce(k.refunds, 0) AS refunds,
-       k.payin_total, k.payout_total, k.refund_total,
-       CASE WHEN k.payins > 1 THEN m.first_payin ELSE k.one_payin END AS first_payin,
-       CASE WHEN k.payouts > 1 THEN m.first_payout ELSE k.one_payout END AS first_payout,
-       CASE WHEN k.refunds > 1 THEN m.first_refund ELSE k.one_refund END AS first_refund,
-       k.first_payin_at,
-       CASE WHEN k.payins > 1 THEN m.payin_txs ELSE k.a_payin_tx END AS payin_txs,
-       CASE WHEN k.payouts > 1 THEN m.payout_txs ELSE k.a_payout_tx END AS payout_txs,
-       CASE WHEN k.refunds > 1 THEN m.refund_txs ELSE k.a_refund_tx END AS refund_txs,
-       coalesce(s.settlement_calls, 0) AS settlement_calls,
-       coalesce(s.payout_claims, 0) AS payout_claims,
-       coalesce(s.stake_calls, 0) AS stake_calls,
-       coalesce(s.stake_successes, 0) AS stake_successes,
-       coalesce(s.payout_calls, 0) AS payout_calls,
-       coalesce(s.payout_successes, 0) AS payout_successes,
-       s.last_win_sent, s.last_payout_operation, s.last_payout_outcome, s.stake_sent,
-       coalesce(CASE WHEN k.payins > 1 THEN m.payin_user ELSE k.one_payin_user END,
-                k.any_user, o.user_id) AS user_id,
-       coalesce(k.currency, o.currency) AS currency
-FROM bets t
-LEFT JOIN booked k ON k.bet_id = t.bet_id
-LEFT JOIN several m ON m.bet_id = t.bet_id
-LEFT JOIN sent s ON s.bet_id = t.bet_id
-LEFT JOIN session_owners o ON o.session_id = s.session_id;
+SELECT f.bet_id, f.first_event,
+       coalesce(f.payins, 0) AS payins, coalesce(f.payouts, 0) AS payouts,
+       coalesce(f.refunds, 0) AS refunds,
+       f.payin_total, f.payout_total, f.refund_total,
+       CASE WHEN f.payins > 1 THEN m.first_payin ELSE f.one_payin END AS first_payin,
+       CASE WHEN f.payouts > 1 THEN m.first_payout ELSE f.one_payout END AS first_payout,
+       CASE WHEN f.refunds > 1 THEN m.first_refund ELSE f.one_refund END AS first_refund,
+       f.first_payin_at,
+       CASE WHEN f.payins > 1 THEN m.payin_txs ELSE f.a_payin_tx END AS payin_txs,
+       CASE WHEN f.payouts > 1 THEN m.payout_txs ELSE f.a_payout_tx END AS payout_txs,
+       CASE WHEN f.refunds > 1 THEN m.refund_txs ELSE f.a_refund_tx END AS refund_txs,
+       coalesce(f.settlement_calls, 0) AS settlement_calls,
+       coalesce(f.payout_claims, 0) AS payout_claims,
+       coalesce(f.stake_calls, 0) AS stake_calls,
+       coalesce(f.stake_successes, 0) AS stake_successes,
+       coalesce(f.payout_calls, 0) AS payout_calls,
+       coalesce(f.payout_successes, 0) AS payout_successes,
+       f.last_win_sent, f.last_payout_operation, f.last_payout_outcome, f.stake_sent,
+       coalesce(CASE WHEN f.payins > 1 THEN m.payin_user ELSE f.one_payin_user END,
+                f.any_user, o.user_id) AS user_id,
+       coalesce(f.currency, o.currency) AS currency
+FROM bet_both_sides f
+LEFT JOIN several m ON m.bet_id = f.bet_id
+LEFT JOIN session_owners o ON o.session_id = f.session_id;
+
+DROP TABLE bet_both_sides;

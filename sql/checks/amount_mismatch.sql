@@ -2,7 +2,7 @@
 -- (PAYIN vs betAmount, PAYOUT vs winAmount), or a REFUND differs from the bet's
 -- booked stake, beyond the tolerance.  Money at issue: the difference.
 WITH compared AS (
-    SELECT m.*,
+    SELECT m.*, f.first_event,
            CASE WHEN m.type = 'REFUND' THEN f.first_payin ELSE m.sent_amount END AS expected,
            CASE WHEN m.type = 'REFUND' THEN 'the booked stake'
                 WHEN m.type = 'PAYIN' THEN 'the ' || m.call_operation || ' betAmount'
@@ -15,7 +15,7 @@ SELECT 'amount_mismatch' AS "check", c.bet_id, c.transaction_id, c.user_id, c.cu
            || money_text(c.expected) || ' (' || CASE WHEN c.amount > c.expected THEN 'over' ELSE 'under' END
            || ' by ' || money_text(abs(c.amount - c.expected)) || ')' AS detail,
        c.created_at AS occurred_at,
-       c.bet_first_event AS anchor_at, NULL AS key_extra
+       c.first_event AS anchor_at, NULL AS key_extra
 FROM compared c CROSS JOIN run_params p
 WHERE c.expected IS NOT NULL
   AND abs(c.amount - c.expected) > p.tolerance

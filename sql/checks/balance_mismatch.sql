@@ -7,10 +7,11 @@ SELECT 'balance_mismatch' AS "check", b.bet_id, b.transaction_id, b.user_id, b.c
            || ', the ledger has ' || money_text(b.balance_after) || ' after tx '
            || b.transaction_id AS detail,
        k.event_time AS occurred_at,
-       b.bet_first_event AS anchor_at, NULL AS key_extra
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM call_kinds k
 JOIN call_match cm ON cm.call_id = k.call_id AND cm.kind = k.kind
 JOIN matched_bookings b ON b.booking_id = cm.booking_id
+LEFT JOIN bet_facts f ON f.bet_id = b.bet_id
 WHERE k.outcome = 'success'
   AND k.reported_balance IS NOT NULL
   AND k.reported_balance <> b.balance_after

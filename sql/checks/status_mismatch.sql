@@ -8,7 +8,7 @@ SELECT 'status_mismatch' AS "check", m.bet_id, m.transaction_id, m.user_id, m.cu
            || ' provider call(s) of that kind failed (rejected or unknown): the provider believes it did not happen'
            AS detail,
        m.created_at AS occurred_at,
-       m.bet_first_event AS anchor_at, NULL AS key_extra
+       f.first_event AS anchor_at, NULL AS key_extra
 FROM matched_bookings m JOIN bet_facts f ON f.bet_id = m.bet_id
 WHERE ((m.type = 'PAYIN' AND f.stake_calls > 0 AND f.stake_successes = 0 AND f.refunds = 0)
        OR (m.type = 'PAYOUT' AND f.payout_calls > 0 AND f.payout_successes = 0))
