@@ -337,9 +337,9 @@ class InputKind:
     required: tuple[str, ...]  # columns a CSV/Parquet file must have (exit 2 otherwise)
     normalise: str  # sql/<normalise>.sql types, rejects and stores the landed records
     formats: tuple[str, ...]  # what the spec allows for this input
-    # (store table, typed rows, slice macro) when <normalise>.sql leaves the storing
-    # to _store_in_slices
-    slices: tuple[str, str, str] | None = None
+    # (store table, typed rows, their ids, slice macro) when <normalise>.sql leaves
+    # the storing to _store_in_slices
+    slices: tuple[str, str, str, str] | None = None
     from_jsonl: str | None = None  # table macro splitting JSON Lines records (raw_tables.sql)
     csv_columns: dict[str, str] | None = None  # CSV column -> field, when names differ
 
@@ -354,7 +354,8 @@ KINDS = {
             "provider", "raw_calls", CALL_FIELDS,
             required=("timestamp", "operation", "bet_id", "http_status", "response_code"),
             normalise="normalise_calls", formats=("jsonl", "csv"),
-            slices=("calls", "call_rows", "call_slice"), from_jsonl="calls_from_jsonl",
+            slices=("calls", "call_rows", "call_order", "call_slice"),
+            from_jsonl="calls_from_jsonl",
             csv_columns={"timestamp": "event_time", **{
                 name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")}},
         ),
@@ -363,7 +364,7 @@ KINDS = {
             required=("transaction_id", "created_at", "counterparty_id", "type", "user_id",
                       "bet_id", "amount", "balance_before", "balance_after"),
             normalise="normalise_bookings", formats=("csv", "parquet"),
-            slices=("bookings", "booking_rows", "booking_slice"),
+            slices=("bookings", "booking_rows", "booking_order", "booking_slice"),
         ),
         InputKind("balances", "raw_snapshots", SNAPSHOT_FIELDS, required=SNAPSHOT_FIELDS,
                   normalise="normalise_snapshots", formats=("csv",)),
@@ -527,14 +528,19 @@ def normalise(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> None:
             _store_in_slices(con, *kind.slices)
 
 
-def _store_in_slices(con: duckdb.DuckDBPyConnection, table: str, rows: str, macro: str) -> None:
-    """Store the typed rows a slice of ``SLICE_ROWS`` at a time (``sql/normalise_*.sql``)."""
+def _store_in_slices(
+    con: duckdb.DuckDBPyConnection, table: str, rows: str, ids: str, macro: str
+) -> None:
+    """Store the typed rows a slice of ``SLICE_ROWS`` at a time (``sql/normalise_*.sql``),
+    then drop them: kept to the end of the run, they held memory the checks needed."""
     # rowids are consecutive, from a large number for rows the transaction added
     low, high = con.execute(f"SELECT min(rowid), max(rowid) FROM {rows}").fetchall()[0]
     for first in range(low or 0, -1 if high is None else high + 1, SLICE_ROWS):
         con.execute(
             f"INSERT INTO {table} SELECT * FROM {macro}(?, ?)", [first, first + SLICE_ROWS - 1]
         )
+    con.execute(f"DROP TABLE {rows}")
+    con.execute(f"DROP TABLE {ids}")
 
 
 def plan_sources(

@@ -196,9 +196,17 @@ SELECT t.bet_id, t.first_event, k.* EXCLUDE (bet_id)
 FROM bets t LEFT JOIN bet_booked k ON k.bet_id = t.bet_id;
 DROP TABLE bet_booked;
 
-CREATE OR REPLACE TEMP TABLE bet_both_sides AS
+-- Both sides are wide: joined a quarter of the bets at a time (by a hash of the
+-- bet id, on both sides, so that each hash table is a quarter).
+CREATE OR REPLACE TEMP MACRO both_sides(part) AS TABLE
 SELECT f.*, s.* EXCLUDE (bet_id)
-FROM bet_sides f LEFT JOIN bet_sent s ON s.bet_id = f.bet_id;
+FROM (SELECT * FROM bet_sides WHERE hash(bet_id) % 4 = part) f
+LEFT JOIN (SELECT * FROM bet_sent WHERE hash(bet_id) % 4 = part) s ON s.bet_id = f.bet_id;
+
+CREATE OR REPLACE TEMP TABLE bet_both_sides AS SELECT * FROM both_sides(0);
+INSERT INTO bet_both_sides SELECT * FROM both_sides(1);
+INSERT INTO bet_both_sides SELECT * FROM both_sides(2);
+INSERT INTO bet_both_sides SELECT * FROM both_sides(3);
 DROP TABLE bet_sides;
 DROP TABLE bet_sent;
 

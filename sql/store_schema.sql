@@ -49,10 +49,10 @@ CREATE TABLE IF NOT EXISTS rejects (
 );
 
 -- The record tables (calls, bookings, makes, accepts, booking_matches) have no
--- PRIMARY KEY: the run gives out their ids, one writer at a time, so they are
--- unique by construction, and DuckDB keeps the index of rows a transaction adds
--- in memory that cannot spill: it grew with the night (256 MB at 5M bets) and
--- pushed large nights over the memory limit (schema 2).
+-- PRIMARY KEY (schema 2): the run gives out their ids, one writer at a time, so
+-- they are unique by construction, while DuckDB keeps the index of the rows a
+-- transaction adds in memory that cannot spill, and it grew with the night
+-- (about 180 MB of the 1 GB limit at 5M bets).
 CREATE TABLE IF NOT EXISTS calls (
     call_id BIGINT NOT NULL, file_id INTEGER, line BIGINT,
     event_time TIMESTAMPTZ, logged_at TIMESTAMPTZ, request_id VARCHAR, counterparty_id VARCHAR,
