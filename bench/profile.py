@@ -94,6 +94,9 @@ def main() -> None:
     parser.add_argument("day", type=Path, help="a folder bench/bench.py generated")
     parser.add_argument("--memory-limit", default=store.Engine.memory_limit)
     parser.add_argument("--threads", type=int, default=store.Engine.threads)
+    parser.add_argument("--commit-load", action="store_true",
+                        help="commit the loaded records before the checks (reconcile run does "
+                        "not: a run is one transaction)")  # fmt: skip
     args = parser.parse_args()
     expected = json.loads((args.day / "expected.json").read_text(encoding="utf-8"))
     window = Window(None, None, parse_instant(expected["cutoff"], "cutoff"),
@@ -104,6 +107,8 @@ def main() -> None:
         con = store.open_store(Path(scratch) / "store.duckdb", engine=engine)
         record = store.begin_run(con, "provider", window)
         profile_load(con, timer, args.day, record.run_id)
+        if args.commit_load:
+            timer("commit the load", lambda: (con.execute("COMMIT"), con.execute("BEGIN")))
         profile_checks(con, timer, window)
         con.execute("ROLLBACK")
         con.close()

@@ -441,6 +441,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"reconcile: {exc}", err=True)
         status = EXIT_ERROR
     except duckdb.OutOfMemoryException as exc:  # the machine, not a bug: say what to change
+        if os.environ.get("RECONCILE_DEBUG"):
+            traceback.print_exc()
         reason = str(exc).splitlines()[0].removeprefix("Out of Memory Error: ")
         click.echo(
             f"reconcile: out of memory ({reason}); nothing was written and the store is "

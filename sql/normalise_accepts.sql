@@ -46,7 +46,7 @@ SELECT
          transaction_type, amount, tax_amount, http_status, error) AS copy_hash
 FROM typed;
 
-TRUNCATE raw_accepts;
+DROP TABLE raw_accepts;
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM accept_rows WHERE reject_reason IS NOT NULL;

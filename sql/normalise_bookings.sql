@@ -47,7 +47,7 @@ SELECT
          game_round_id, amount, balance_before, balance_after, request_id) AS copy_hash
 FROM typed;
 
-TRUNCATE raw_bookings;  -- landed and typed: its memory is better used by what follows
+DROP TABLE raw_bookings;  -- landed and typed: its memory is better used by what follows
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM booking_rows WHERE reject_reason IS NOT NULL;

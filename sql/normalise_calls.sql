@@ -52,7 +52,7 @@ SELECT
          bet_transaction_id, win_transaction_id, balance, error) AS copy_hash
 FROM typed;
 
-TRUNCATE raw_calls;  -- landed and typed: its memory is better used by what follows
+DROP TABLE raw_calls;  -- landed and typed: its memory is better used by what follows
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM call_rows WHERE reject_reason IS NOT NULL;

@@ -34,7 +34,7 @@ SELECT
         AS copy_hash
 FROM typed;
 
-TRUNCATE raw_makes;
+DROP TABLE raw_makes;
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM make_rows WHERE reject_reason IS NOT NULL;

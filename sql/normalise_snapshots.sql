@@ -23,7 +23,7 @@ SELECT
     hash(user_id, currency, balance, as_of) AS copy_hash
 FROM typed;
 
-TRUNCATE raw_snapshots;
+DROP TABLE raw_snapshots;
 
 INSERT INTO rejects
 SELECT file_id, line, reject_reason, NULL FROM snapshot_rows WHERE reject_reason IS NOT NULL;
