@@ -139,9 +139,9 @@ FROM provider_bookings b
 LEFT JOIN booking_match m ON m.booking_id = b.booking_id;
 
 -- One row per bet: what was booked and what the provider sent.  Built one join
--- at a time (bets with bet_booked, then with bet_sent): the joins of one statement hold their
--- hash tables together, and four of them did not fit the memory limit on large
--- nights.
+-- at a time (bets with bet_booked, then with bet_sent): the joins of one
+-- statement hold their hash tables together, and four of them did not fit the
+-- memory limit on large nights.
 CREATE OR REPLACE TEMP TABLE bet_booked AS
 SELECT bet_id,
        count(*) FILTER (WHERE type = 'PAYIN') AS payins,
