@@ -41,6 +41,13 @@ def _tolerance(ctx: click.Context, param: click.Parameter, value: str) -> Decima
     return tolerance
 
 
+def _out_folder(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """The raw text, so that an empty ``--out ''`` is refused rather than read as ``.``."""
+    if not value.strip():
+        raise click.BadParameter("is empty: give the folder for the report")
+    return Path(value)
+
+
 def option_group(*options):
     """One decorator applying several Click options, in the order given."""
 
@@ -80,7 +87,7 @@ def output_options(command):
         click.option(
             "--out",
             required=True,
-            type=click.Path(file_okay=False, path_type=Path),
+            callback=_out_folder,
             help="Folder for report.html, findings.csv, summary.json, rejects.csv (replaced).",
         ),
         click.option(

@@ -24,11 +24,13 @@ ends up either loaded, collapsed (an exact duplicate) or rejected.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import gzip
 import hashlib
 import itertools
+import json
 import os
 import re
 import zlib
@@ -73,11 +75,18 @@ ACCEPT_FIELDS = (
     "partner_transaction_id", "transaction_type", "amount", "tax_amount", "http_status", "error",
 )  # fmt: skip
 
-_SECRET_JSON = re.compile(
-    r'("(?:x-sign|authorization)"\s*:\s*)(?:"(?:[^"\\]|\\.)*(?:"|$)|[^,}\s]+)', re.IGNORECASE
+_SECRET_NAME = re.compile(r"(?i)^(x[-_]?sign(ature)?|signature|(proxy-)?authorization)$")
+# Every JSON key and its value (a string, or a bare token that does not open an
+# object or list, so that the keys inside one are still visited).
+_JSON_PAIR = re.compile(r'("((?:[^"\\]|\\.)*)"\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^,}\s{\[][^,}\s]*)')
+# A header dump or a query string: ``X-Sign: 3f…``, ``Authorization=Bearer …``.
+_SECRET_HEADER = re.compile(
+    r"(?i)\b(x[-_]?sign(?:ature)?|signature|(?:proxy-)?authorization)(\s*[:=]\s*)"
+    r"((?:bearer|basic|hmac[-\w]*)\s+)?[^\s,;&\"'}]+"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_SECRET_COLUMNS = re.compile(r"(?i)^(x[-_]?sign|sign(ature)?|authorization)$")
+# What an X-Sign is, wherever it stands: an HMAC-SHA256 in hex.
+_SIGNATURE_VALUE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{64,}(?![0-9A-Za-z])")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -485,6 +494,12 @@ def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> No
     ).fetchall()[0][0]
 
 
+def register_redact(con: duckdb.DuckDBPyConnection) -> None:
+    """``redact(text)`` in SQL: what the normalise SQL stores as reasons and errors."""
+    with contextlib.suppress(duckdb.NotImplementedException):  # registered already
+        con.create_function("redact", redact, ["VARCHAR"], "VARCHAR")
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, statement: str, rows: list[list]) -> None:
     """``executemany`` that accepts no rows (DuckDB refuses an empty list)."""
     if rows:
@@ -492,6 +507,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, statement: str, rows: list[list]
 
 
 def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
+    register_redact(con)
     con.execute(sql("macros"))
     con.execute(sql("raw_tables"))
 
@@ -655,10 +671,32 @@ def load_inputs(
 # Raw text of rejected records, for rejects.csv
 
 
-def redact(text: str) -> str:
-    """Replace any X-Sign or Authorization value, and bearer tokens, by ``[redacted]``."""
-    text = _SECRET_JSON.sub(r'\1"[redacted]"', text)
-    return _BEARER.sub(r"\1 [redacted]", text)
+def redact(text: str | None) -> str | None:
+    """Replace every credential in raw text by ``[redacted]``, recognised by what it is.
+
+    An ``X-Sign`` / ``Authorization`` value under any spelling of its JSON key
+    (``"X\\u002dSign"`` included), in a header dump (``X-Sign: …``), a bearer or
+    basic token, and any 64-digit hex run (an HMAC-SHA256, the form of X-Sign)
+    wherever it stands, say in the wrong cell of a short CSV row.  The one rule
+    for rejects, error texts and messages, in Python and (as the ``redact``
+    function) in the SQL that stores them.
+    """
+    if not text:
+        return text
+    text = _JSON_PAIR.sub(_redact_json_pair, text)
+    text = _SECRET_HEADER.sub(r"\1\2[redacted]", text)
+    text = _BEARER.sub(r"\1 [redacted]", text)
+    return _SIGNATURE_VALUE.sub("[redacted]", text)
+
+
+def _redact_json_pair(match: re.Match) -> str:
+    try:
+        name = json.loads(f'"{match.group(2)}"')
+    except ValueError:
+        name = match.group(2)
+    if _SECRET_NAME.match(name.strip()):
+        return f'{match.group(1)}"[redacted]"'
+    return match.group(0)
 
 
 def _redact_csv_cells(raw: str, secret_positions: list[int]) -> str:
@@ -693,7 +731,7 @@ def raw_text_of(source: SourceFile, lines: set[int], con: duckdb.DuckDBPyConnect
                 header = block.text(int(np.flatnonzero(~block.blank())[0]))
                 names = next(csv.reader([header.decode("utf-8", errors="replace")]))
                 secrets = [i for i, name in enumerate(names)
-                           if _SECRET_COLUMNS.match(name.strip().lower())]  # fmt: skip
+                           if _SECRET_NAME.match(name.strip())]  # fmt: skip
             for i in np.flatnonzero(np.isin(block.lines, wanted)):
                 text = block.text(i).decode("utf-8", errors="replace")
                 found[int(block.lines[i])] = redact(

@@ -149,12 +149,25 @@ def run_job(job: Job) -> Outcome:
     stages = job.progress or Stages()
     # A missing file or a bad acks file is reported before the store is touched.
     inputs = resolve_inputs(job)
+    report.check_out_folder(job.out, owned_elsewhere(job, inputs))
     known = acks.load_acks(job.acks) if job.acks else {}
     with store.session(job.db, engine=job.engine) as con:
         record = store.begin_run(con, job.domain, job.window)
         done = reconcile(con, job, inputs, record, stages)
         with stages.stage("outputs"):
             return write_outputs(con, job, record, done, stages, known)
+
+
+def owned_elsewhere(job: Job, inputs: dict[str, list[Path]]) -> list[Path]:
+    """What replacing ``--out`` must never remove: the store, the acks, the inputs."""
+    paths = [path for paths in inputs.values() for path in paths]
+    if job.db is not None:
+        paths += [job.db, job.db.with_name(job.db.name + ".wal")]
+    if job.acks is not None:
+        paths.append(job.acks)
+    if job.engine.temp_dir is not None:
+        paths.append(job.engine.temp_dir)
+    return paths
 
 
 def trace_files(job: Job, selector: str, value: str, limit: int) -> Trace:
@@ -235,11 +248,13 @@ def check_summaries(rows: list[dict], domain: str) -> list[report.CheckSummary]:
 
 
 def reject_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> list[list]:
-    """The records this run rejected: file, line, reason and redacted raw text."""
+    """The rejected records of every file this run was given: file, line, reason and
+    redacted raw text.  A file an earlier run loaded keeps its rejects, so that a
+    re-run of a night reports them again rather than forgetting them."""
     rows = con.execute(
-        """SELECT f.path, r.line, r.reason, coalesce(r.raw, '')
-           FROM rejects r JOIN input_files f ON f.file_id = r.file_id
-           WHERE f.run_id = ?
+        """SELECT i.path, r.line, r.reason, coalesce(r.raw, '')
+           FROM rejects r JOIN run_inputs i ON i.file_id = r.file_id
+           WHERE i.run_id = ?
            ORDER BY r.file_id, r.line, r.reason""",
         [run_id],
     ).fetchall()

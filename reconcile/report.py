@@ -25,11 +25,13 @@ from pathlib import Path
 
 import jinja2
 
+from reconcile.errors import InputError
 from reconcile.resources import templates_dir
 from reconcile.text import money
 from reconcile.window import iso
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_LINE_START = re.compile(r"(?:^|(?<=[\r\n]))[^\r\n]*")  # each line of a cell
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
@@ -47,17 +49,25 @@ def compact(value: Decimal | int) -> str:
 
 
 def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will show as text, never evaluate as a formula."""
+    """A CSV cell a spreadsheet will show as text, never evaluate as a formula.
+
+    Every line of a multi-line cell is neutralised, not only the first: a
+    reader that splits the row at a CR or LF would otherwise run the rest.
+    """
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return money(value)
     if isinstance(value, datetime):
         return iso(value)
-    text = str(value)
-    if text.lstrip(" ").startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return _LINE_START.sub(_neutralise_line, str(value))
+
+
+def _neutralise_line(match: re.Match) -> str:
+    line = match.group(0)
+    if line.lstrip(" ").startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(line):
+        return "'" + line
+    return line
 
 
 def json_value(value: object) -> object:
@@ -232,14 +242,81 @@ class ReportContext:
 # Writing
 
 
+MARKER = ".reconcile-report"
+"""Written in every output folder: the sign that ``--out`` may replace it."""
+OUTPUT_NAMES = frozenset({"report.html", "findings.csv", "summary.json", "rejects.csv", MARKER})
+
+
+def is_report_folder(folder: Path) -> bool:
+    """An earlier output of this tool: it holds the marker, or (written before the
+    marker existed) only the four outputs, summary.json among them."""
+    names = {entry.name for entry in folder.iterdir()}
+    return MARKER in names or ("summary.json" in names and names <= OUTPUT_NAMES)
+
+
+def check_out_folder(out_dir: Path, protected: Iterable[Path]) -> None:
+    """Refuse an ``--out`` whose replacement would destroy what this tool does not own.
+
+    ``--out`` is replaced whole, so it must be new, empty, or an earlier report
+    of this tool, and must not hold the store, an input or the acks file.
+    """
+    if str(out_dir).strip() == "":
+        raise InputError("--out is empty: give the folder for the report")
+    target = out_dir.resolve()
+    for parent in (target, *target.parents):
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"--out {out_dir}: {parent} is a file, not a folder")
+    for path in protected:
+        path = path.resolve()
+        if path == target or target in path.parents:
+            raise InputError(
+                f"--out {out_dir} holds {path}, which the report would replace: "
+                "give a folder of its own"
+            )
+    if target.is_dir() and any(target.iterdir()) and not is_report_folder(target):
+        raise InputError(
+            f"--out {out_dir} is a folder that is not an earlier report of reconcile "
+            f"(no {MARKER} in it); give a new or empty folder"
+        )
+
+
+def remove_leftovers(out_dir: Path) -> None:
+    """Remove the staging and retired folders of runs whose process is gone (kill -9)."""
+    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(tmp|old)-([0-9]+)$")
+    for entry in out_dir.parent.iterdir():
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not _process_alive(int(match.group(2))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process is about to make its own again
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def atomic_directory(out_dir: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder; on success it replaces ``out_dir`` whole."""
+    """Yield a fresh temporary folder; on success it replaces ``out_dir`` whole.
+
+    The caller has already refused an ``out_dir`` that is not ours to replace
+    (:func:`check_out_folder`); the marker written here is what makes the
+    next night's run recognise this folder as its own.
+    """
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     staging = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    (staging / MARKER).write_text(
+        "written by reconcile; --out may replace this folder\n", encoding="utf-8"
+    )
     try:
         yield staging
     except BaseException:
@@ -255,7 +332,10 @@ def atomic_directory(out_dir: Path) -> Iterator[Path]:
 
 
 def write_csv_stream(stream, header: list[str], rows: Iterable[Iterable[object]]) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
+    # RFC 4180's CRLF: QUOTE_MINIMAL quotes a cell holding any character of the
+    # line terminator, so a bare CR in an id is quoted too (with "\n" alone it
+    # was written bare, and a spreadsheet split the row there).
+    writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])

@@ -3,14 +3,25 @@
 -- An identifier: text, surrounding blanks removed, empty means absent.
 CREATE OR REPLACE TEMP MACRO clean_id(t) AS nullif(trim(t), '');
 
--- A time: a run of digits is epoch milliseconds; otherwise ISO-8601, its offset
--- (Z, +01:00) applied; no offset means UTC.  (An ISO time has a '-': the cast
--- alone reads it, blanks around it included; the usual case, so it comes first.)
+-- A time: a run of digits is an epoch, in seconds when it has at most 11 digits
+-- (a 10-digit epoch is seconds: in milliseconds it would fall in January 1970)
+-- and in milliseconds when it has 12 or 13; otherwise ISO-8601, its offset (Z,
+-- +01:00) applied; no offset means UTC.  (An ISO time has a '-': the cast alone
+-- reads it, blanks around it included; the usual case, so it comes first.)
+-- Longer digit runs are no time at all (NULL), never an overflow.
 CREATE OR REPLACE TEMP MACRO parse_time(t) AS CASE
     WHEN contains(t, '-') THEN TRY_CAST(t AS TIMESTAMPTZ)
-    WHEN regexp_full_match(trim(t), '[0-9]{1,16}') THEN make_timestamptz(CAST(trim(t) AS BIGINT) * 1000)
+    WHEN regexp_full_match(trim(t), '[0-9]{12,13}') THEN make_timestamptz(CAST(trim(t) AS BIGINT) * 1000)
+    WHEN regexp_full_match(trim(t), '[0-9]{1,11}') THEN make_timestamptz(CAST(trim(t) AS BIGINT) * 1000000)
+    WHEN regexp_full_match(trim(t), '[0-9]+') THEN NULL
     ELSE TRY_CAST(trim(t) AS TIMESTAMPTZ)
 END;
+
+-- The times a record may carry (README, "Bad input"): a wallet booking before
+-- 2000 or after 2099 is a broken clock or a broken writer, and letting it in
+-- would stretch every later window and trace of the store over centuries.
+CREATE OR REPLACE TEMP MACRO time_in_range(ts) AS
+    ts >= TIMESTAMPTZ '2000-01-01 00:00:00+00' AND ts < TIMESTAMPTZ '2100-01-01 00:00:00+00';
 
 -- Money: a plain decimal literal (exponent allowed, as JSON writes it), exact to 8 places.
 -- The pattern comes first because DuckDB's cast alone also accepts '1_000'.
@@ -24,19 +35,35 @@ CREATE OR REPLACE TEMP MACRO parse_money(t) AS CASE
     THEN TRY_CAST(trim(t) AS DECIMAL(38, 8))
 END;
 
+-- Decimal places a numeric literal needs: its fraction digits (trailing zeros
+-- aside) less its exponent; NULL when the exponent itself is out of range.
+CREATE OR REPLACE TEMP MACRO literal_places(t) AS
+    length(rtrim(regexp_extract(t, '\.([0-9]*)', 1), '0'))
+    - coalesce(TRY_CAST(nullif(regexp_extract(t, '[eE]([+-]?[0-9]+)$', 1), '') AS INTEGER), 0);
+
 -- Why a present money value is unusable, or NULL when it is fine (or absent);
--- `m` is parse_money(t), when the caller has it already.
+-- `m` is parse_money(t), when the caller has it already.  The places are
+-- counted on the literal (fraction digits less the exponent), not on a cast,
+-- which would round 10.0000000000000000001 or 1e-400 to a value quietly.
 CREATE OR REPLACE TEMP MACRO money_problem_of(t, m) AS CASE
     WHEN plain_money(t) OR clean_id(t) IS NULL THEN NULL
-    WHEN m IS NULL THEN 'is not a number'
-    WHEN TRY_CAST(trim(t) AS DECIMAL(38, 18)) <> m THEN 'has more than 8 decimal places'
+    WHEN NOT regexp_full_match(trim(t), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?')
+    THEN 'is not a number'
+    WHEN regexp_full_match(trim(t), '[+-]?[0.]*([eE].*)?') THEN NULL  -- zero, however written
+    WHEN literal_places(trim(t)) IS NULL OR literal_places(trim(t)) > 8
+    THEN 'has more than 8 decimal places'
+    WHEN m IS NULL THEN 'is too large'
 END;
 
 CREATE OR REPLACE TEMP MACRO money_problem(t) AS money_problem_of(t, parse_money(t));
 
 -- Why a present time is unusable; `ts` is parse_time(t).
 CREATE OR REPLACE TEMP MACRO time_problem_of(t, ts) AS CASE
-    WHEN clean_id(t) IS NOT NULL AND ts IS NULL THEN 'is not a time'
+    WHEN clean_id(t) IS NULL THEN NULL
+    WHEN ts IS NULL AND regexp_full_match(trim(t), '[0-9]+')
+    THEN 'is not an epoch in seconds or milliseconds'
+    WHEN ts IS NULL THEN 'is not a time'
+    WHEN NOT time_in_range(ts) THEN 'is outside the years 2000-2099'
 END;
 
 CREATE OR REPLACE TEMP MACRO time_problem(t) AS time_problem_of(t, parse_time(t));

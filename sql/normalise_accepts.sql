@@ -9,7 +9,7 @@ WITH typed AS (
            tax_amount AS tax_amount_text, http_status AS http_status_text,
            parse_time(logged_at) AS logged_at,
            TRY_CAST(trim(error_code) AS INTEGER) AS error_code,
-           nullif(message, '') AS message,
+           redact(nullif(message, '')) AS message,
            clean_id(cashback_id) AS cashback_id,
            clean_id(partner_user_id) AS partner_user_id,
            clean_id(partner_transaction_id) AS partner_transaction_id,
@@ -17,7 +17,7 @@ WITH typed AS (
            parse_money(amount) AS amount,
            parse_money(tax_amount) AS tax_amount,
            TRY_CAST(trim(http_status) AS INTEGER) AS http_status,
-           nullif(error, '') AS error
+           redact(nullif(error, '')) AS error
     FROM raw_accepts
 )
 SELECT
@@ -49,7 +49,7 @@ FROM typed;
 DROP TABLE raw_accepts;
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason, NULL FROM accept_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, redact(reject_reason), NULL FROM accept_rows WHERE reject_reason IS NOT NULL;
 
 -- Exact copies in the input: the first by file and line stays (only rows whose
 -- hash repeats can be copies).

@@ -50,7 +50,7 @@ FROM typed;
 DROP TABLE raw_bookings;  -- landed and typed: its memory is better used by what follows
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason, NULL FROM booking_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, redact(reject_reason), NULL FROM booking_rows WHERE reject_reason IS NOT NULL;
 
 -- Overlapping exports repeat rows, sometimes with times written in another offset:
 -- after normalisation they are equal in every column and collapse to one, the

@@ -23,7 +23,7 @@ WITH typed AS (
            clean_id(bet_transaction_id) AS bet_transaction_id,
            clean_id(win_transaction_id) AS win_transaction_id,
            parse_money(balance) AS balance,
-           nullif(error, '') AS error
+           redact(nullif(error, '')) AS error
     FROM raw_calls
 )
 SELECT
@@ -36,10 +36,17 @@ SELECT
         CASE WHEN operation NOT IN ('pay-in', 'pay-out', 'pay-in-out', 'refund', 'balance')
              THEN 'unknown operation ''' || left(operation_text, 60) || '''' END,
         CASE WHEN bet_id IS NULL AND operation <> 'balance' THEN 'missing betId' END,
+        CASE WHEN clean_id(bet_amount_text) IS NULL AND operation IN ('pay-in', 'pay-in-out')
+             THEN 'missing betAmount' END,
+        CASE WHEN clean_id(win_amount_text) IS NULL AND operation IN ('pay-out', 'pay-in-out')
+             THEN 'missing winAmount' END,
         why('bet_amount', bet_amount_text, money_problem_of(bet_amount_text, bet_amount)),
         why('win_amount', win_amount_text, money_problem_of(win_amount_text, win_amount)),
         why('win_odd', win_odd_text, money_problem_of(win_odd_text, win_odd)),
         why('balance', balance_text, money_problem_of(balance_text, balance)),
+        CASE WHEN bet_amount < 0 THEN why('bet_amount', bet_amount_text, 'is negative') END,
+        CASE WHEN win_amount < 0 THEN why('win_amount', win_amount_text, 'is negative') END,
+        CASE WHEN win_odd < 0 THEN why('win_odd', win_odd_text, 'is negative') END,
         why('http_status', http_status_text, int_problem(http_status_text)),
         why('response_code', response_code_text, int_problem(response_code_text)),
         why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at))
@@ -55,7 +62,7 @@ FROM typed;
 DROP TABLE raw_calls;  -- landed and typed: its memory is better used by what follows
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason, NULL FROM call_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, redact(reject_reason), NULL FROM call_rows WHERE reject_reason IS NOT NULL;
 
 -- Two records are the same exchange when every field the spec defines is equal
 -- after normalisation; loggedAt is left out because the flat CSV form has none.

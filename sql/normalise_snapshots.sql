@@ -26,7 +26,7 @@ FROM typed;
 DROP TABLE raw_snapshots;
 
 INSERT INTO rejects
-SELECT file_id, line, reject_reason, NULL FROM snapshot_rows WHERE reject_reason IS NOT NULL;
+SELECT file_id, line, redact(reject_reason), NULL FROM snapshot_rows WHERE reject_reason IS NOT NULL;
 
 -- Exact copies in the input: the first by file and line stays (only rows whose
 -- hash repeats can be copies).

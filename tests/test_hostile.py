@@ -1,0 +1,276 @@
+"""Hostile input and faults (issue 11): nothing lost, nothing leaked, one clear answer.
+
+Every case starts from a small day the generator writes, adds one hostile
+thing, and asserts what the user must get: a reject with a reason, or exit 2
+with one line, or exit 3 with the store unchanged, and no secret anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import read_csv, run_cli
+
+from reconcile.simulate import write_fixture_set
+
+DAY = ["--date", "2026-11-22", "--cutoff", "2026-11-23T01:00:00Z", "--grace", "1h"]
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("day")
+    write_fixture_set(folder, bets=60)
+    return folder
+
+
+def inputs(day: Path, *extra_provider: Path) -> list:
+    provider = [str(day / "provider" / "*.jsonl*"), *map(str, extra_provider)]
+    args = [arg for p in provider for arg in ("--provider", p)]
+    return ["run", *args, "--ledger", day / "ledger" / "*.csv", *DAY]
+
+
+def one_line_error(result, *words: str) -> None:
+    assert result.err.count("\n") == 1 and result.err.startswith("reconcile: "), result.err
+    for word in words:
+        assert word in result.err, result.err
+
+
+# ---------------------------------------------------------------------------
+# 1. --out replaces only what is ours
+
+
+def unrelated_folder(path: Path) -> dict[str, bytes]:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "notes.txt").write_bytes(b"mine")
+    return snapshot(path)
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+def test_an_empty_out_is_refused(day, tmp_path):
+    result = run_cli([*inputs(day), "--out", ""], 2)
+    one_line_error(result, "--out")
+
+
+def test_out_dot_in_a_users_folder_is_refused_and_left_alone(day, tmp_path, monkeypatch):
+    before = unrelated_folder(tmp_path / "home")
+    monkeypatch.chdir(tmp_path / "home")
+    result = run_cli([*inputs(day), "--out", "."], 2)
+    one_line_error(result, "not an earlier report")
+    assert snapshot(tmp_path / "home") == before
+
+
+def test_out_holding_the_store_is_refused_even_if_it_looks_like_a_report(day, tmp_path):
+    out = tmp_path / "reports"
+    run_cli([*inputs(day), "--out", out], 1)
+    db = out / "recon.duckdb"
+    run_cli([*inputs(day), "--out", tmp_path / "elsewhere", "--db", db], 1)
+    before = snapshot(out)
+    result = run_cli([*inputs(day), "--out", out, "--db", db], 2)
+    one_line_error(result, "recon.duckdb", "folder of its own")
+    assert snapshot(out) == before
+
+
+def test_out_holding_an_input_is_refused(day, tmp_path):
+    result = run_cli([*inputs(day), "--out", day], 2)
+    one_line_error(result, "folder of its own")
+    assert (day / "ledger" / "ledger.csv").exists()
+
+
+def test_an_earlier_report_is_replaced_and_an_empty_folder_used(day, tmp_path):
+    out = tmp_path / "night"
+    out.mkdir()
+    run_cli([*inputs(day), "--out", out], 1)
+    assert (out / ".reconcile-report").exists()
+    run_cli([*inputs(day), "--out", out], 1)
+    assert read_csv(out / "findings.csv")
+
+
+def test_out_below_a_regular_file_is_refused(day, tmp_path):
+    (tmp_path / "plain").write_text("x")
+    result = run_cli([*inputs(day), "--out", tmp_path / "plain" / "night"], 2)
+    one_line_error(result, "is a file")
+
+
+def test_leftovers_of_a_killed_run_are_removed(day, tmp_path):
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    leftover = tmp_path / f".night.tmp-{dead}"
+    leftover.mkdir()
+    (leftover / "report.html").write_text("half")
+    alive = tmp_path / f".night.tmp-{os.getppid()}"
+    alive.mkdir()
+    run_cli([*inputs(day), "--out", tmp_path / "night"], 1)
+    assert not leftover.exists()
+    assert alive.exists()  # another live run's staging folder is not ours to remove
+
+
+# ---------------------------------------------------------------------------
+# Hand-made hostile records, added to the generated day
+
+NOON_MS = 1795348800000  # 2026-11-22T12:00:00Z
+SIGN = "5e" * 32  # an HMAC-SHA256 in hex, the form of X-Sign
+
+
+def counterparty(day: Path) -> str:
+    first = (day / "provider" / "calls.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    return json.loads(first)["request"]["headers"]["X-Counterparty-Id"]
+
+
+def call_line(cp: str, bet: str, *, op="pay-in", stamp: object = NOON_MS, body=None,
+              sign_key='"X-Sign"', error="null", response=None) -> str:  # fmt: skip
+    """One provider call as the log writes it; ``body`` is the JSON text of the body."""
+    body = body if body is not None else f'{{"betId": "{bet}", "betAmount": 10.5}}'
+    response = (
+        response
+        or '{"status": 200, "body": {"transactionId": "t-'
+        + bet
+        + '", "balance": 100, "_responseCode": 1}}'
+    )
+    return (
+        f'{{"loggedAt": null, "request": {{"method": "POST", "path": "/v1/sessions/s1/bets/{op}",'
+        f' "headers": {{"X-Counterparty-Id": "{cp}", "X-Timestamp": {json.dumps(stamp)},'
+        f' "X-Request-Id": "req-{bet}", {sign_key}: "{SIGN}"}}, "body": {body}}},'
+        f' "response": {response}, "error": {error}}}'
+    )
+
+
+def hostile_file(folder: Path, name: str, lines: list[str]) -> Path:
+    path = folder / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def reasons_by_line(out: Path, path: Path) -> dict[int, str]:
+    return {int(r["line"]): r["reason"] for r in read_csv(out / "rejects.csv")
+            if r["file"] == str(path.resolve())}  # fmt: skip
+
+
+UNREADABLE = [  # (body or stamp override, expected reason)
+    ({"body": '{"betId": "h1"}'}, "missing betAmount"),
+    ({"body": '{"betId": "h2", "betAmount": ""}'}, "missing betAmount"),
+    ({"body": '{"betId": "h3", "betAmount": 10.0000000000000000001}'}, "more than 8 decimal"),
+    ({"body": '{"betId": "h4", "betAmount": 1e-19}'}, "more than 8 decimal"),
+    ({"body": '{"betId": "h5", "betAmount": 1e-400}'}, "more than 8 decimal"),
+    ({"body": '{"betId": "h6", "betAmount": -5}'}, "bet_amount '-5' is negative"),
+    ({"op": "pay-out", "body": '{"betId": "h7", "winAmount": -1.5}'}, "is negative"),
+    ({"op": "pay-out", "body": '{"betId": "h8"}'}, "missing winAmount"),
+    ({"stamp": "1795348800000000"}, "is not an epoch in seconds or milliseconds"),
+    ({"stamp": "0000-01-01T00:00:00Z"}, "time"),
+    ({"stamp": "10000-01-01T00:00:00Z"}, "time"),
+    ({"stamp": "1999-12-31T23:59:59Z"}, "is outside the years 2000-2099"),
+]
+
+
+@pytest.fixture(scope="module")
+def hostile_night(day, tmp_path_factory):
+    """The generated day plus one file of unreadable records, in a store."""
+    folder = tmp_path_factory.mktemp("hostile")
+    cp = counterparty(day)
+    lines = [call_line(cp, f"h{i}", **override) for i, (override, _) in enumerate(UNREADABLE, 1)]
+    path = hostile_file(folder, "hostile.jsonl", lines)
+    db = folder / "recon.duckdb"
+    result = run_cli([*inputs(day, path), "--db", db, "--out", folder / "out"], 1)
+    return {"path": path, "db": db, "out": folder / "out", "result": result, "folder": folder}
+
+
+def test_unreadable_values_are_rejects_with_a_reason(hostile_night):
+    reasons = reasons_by_line(hostile_night["out"], hostile_night["path"])
+    for line, (_, expected) in enumerate(UNREADABLE, 1):
+        assert expected in reasons.get(line, "loaded"), (line, reasons.get(line))
+
+
+def test_a_store_with_rejected_times_still_traces_and_runs(hostile_night, day):
+    result = run_cli(["trace", "--db", hostile_night["db"], "--user", "u1001"], {0, 1})
+    assert "Traceback" not in result.err
+    out = hostile_night["folder"] / "no-cutoff"
+    args = [a for a in inputs(day) if a not in ("--cutoff", "2026-11-23T01:00:00Z")]
+    run_cli([*args, "--db", hostile_night["db"], "--out", out], {0, 1})
+
+
+def test_a_rerun_shows_the_nights_rejects_again(hostile_night, day):
+    out = hostile_night["folder"] / "again"
+    run_cli([*inputs(day, hostile_night["path"]), "--db", hostile_night["db"], "--out", out], 1)
+    again = reasons_by_line(out, hostile_night["path"])
+    assert again == reasons_by_line(hostile_night["out"], hostile_night["path"])
+    assert len(again) == len(UNREADABLE)
+
+
+def test_epoch_seconds_are_read_as_seconds(day, tmp_path):
+    cp = counterparty(day)
+    path = hostile_file(tmp_path, "seconds.jsonl", [call_line(cp, "sec1", stamp=NOON_MS // 1000)])
+    db = tmp_path / "recon.duckdb"
+    run_cli([*inputs(day, path), "--db", db, "--out", tmp_path / "out"], 1)
+    assert reasons_by_line(tmp_path / "out", path) == {}
+    story = json.loads(run_cli(["trace", "--db", db, "--bet", "sec1", "--format", "json"], 0).out)
+    assert "2026-11-22T12:00:00" in json.dumps(story)
+
+
+# ---------------------------------------------------------------------------
+# 4. Secrets, recognised by what they are
+
+
+def test_no_secret_reaches_any_output_or_the_store(day, tmp_path):
+    cp = counterparty(day)
+    token = "tok-SECRET-4711"
+    lines = [
+        call_line(cp, "s1", sign_key='"X\\u002dSign"', body='{"betId": "s1"}'),  # a reject
+        f"X-Sign: plain-secret-0042 Authorization: Bearer {token}",  # a header dump
+        call_line(cp, "s3", response="null", error=json.dumps(f"upstream: Bearer {token}")),
+    ]
+    jsonl = hostile_file(tmp_path, "secrets.jsonl", lines)
+    header = (
+        "timestamp,request_id,counterparty_id,session_id,operation,bet_id,game_round_id,"
+        "bet_amount,win_amount,win_odd,http_status,response_code,transaction_id,"
+        "bet_transaction_id,win_transaction_id,balance,error,x_sign"
+    )
+    short_row = f"{NOON_MS},r9,{cp},s9,pay-in,c9,g9,10,,,200,1,t9,,,100,{SIGN}"  # a cell short
+    flat = hostile_file(tmp_path, "secrets.csv", [header, short_row])
+    db = tmp_path / "recon.duckdb"
+    out = tmp_path / "out"
+    result = run_cli([*inputs(day, jsonl, flat), "--db", db, "--out", out], 1)
+    story = run_cli(["trace", "--db", db, "--bet", "s3"], 0)
+    secrets = [SIGN, "plain-secret-0042", token]
+    texts = {name: (out / name).read_text(encoding="utf-8") for name in os.listdir(out)}
+    texts |= {"stdout": result.out + result.err, "trace": story.out, "store": store_text(db)}
+    for where, text in texts.items():
+        assert not [s for s in secrets if s in text], where
+    assert len(reasons_by_line(out, jsonl)) == 2 and len(reasons_by_line(out, flat)) == 1
+    assert "[redacted]" in story.out
+
+
+def store_text(db: Path) -> str:
+    """Every text value the store holds, as one string."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        return "\n".join(
+            str(value)
+            for table, column in columns
+            for (value,) in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}"').fetchall()
+        )
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------
+# 5. Formula injection through a line break
+
+
+def test_a_cell_with_a_bare_cr_is_quoted_and_each_line_neutralised(day, tmp_path):
+    cp = counterparty(day)
+    bet = "cr1\\r=1+1"  # JSON text: the id holds a CR, then a formula
+    path = hostile_file(tmp_path, "cr.jsonl", [call_line(cp, bet, stamp=NOON_MS - 3_600_000)])
+    out = tmp_path / "out"
+    run_cli([*inputs(day, path), "--out", out], 1)
+    raw = (out / "findings.csv").read_bytes()
+    assert b'"cr1\r\'=1+1"' in raw
+    assert b"\r=1+1" not in raw.replace(b"\r'=1+1", b"")
