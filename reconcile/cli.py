@@ -7,6 +7,7 @@ input error (one line on stderr, nothing written that looks like a report);
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -38,6 +39,8 @@ def _tolerance(ctx: click.Context, param: click.Parameter, value: str) -> Decima
         raise click.BadParameter(f"{value!r} is not a decimal amount") from None
     if not tolerance.is_finite() or tolerance < 0:
         raise click.BadParameter(f"{value!r} must be a non-negative amount")
+    if tolerance.adjusted() >= 30 or tolerance != tolerance.quantize(Decimal("1e-8")):
+        raise click.BadParameter(f"{value!r} must be below 1e30 with at most 8 decimal places")
     return tolerance
 
 
@@ -273,6 +276,8 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
 
 def _run(job: Job, quiet: bool) -> int:
     outcome = run_job(job)
+    if outcome.warning:
+        click.echo(f"reconcile: warning: {outcome.warning}", err=True)
     if not quiet:
         click.echo(
             f"{outcome.findings} finding(s), {outcome.rejects} rejected record(s); "
@@ -434,6 +439,25 @@ def ack(finding_id, owner, reason, ticket, expires, acks_file, db, force) -> int
     return 0
 
 
+def _hint(exc: click.ClickException) -> str:
+    """How to fix the usual cause of an error, where there is one: extra arguments
+    are mostly an unquoted glob (``--provider logs/*.jsonl``) that the shell
+    expanded into many file names."""
+    if isinstance(exc, click.UsageError) and "unexpected extra argument" in exc.message:
+        return (
+            " (quote a file pattern so that reconcile expands it: --provider 'logs/*.jsonl';"
+            " or repeat the option for each file)"
+        )
+    return ""
+
+
+def _disk_full(exc: Exception) -> bool:
+    """A full disk, from Python (ENOSPC) or from DuckDB (its message)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, duckdb.Error) and "No space left on device" in str(exc)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and an exit status."""
     try:
@@ -442,7 +466,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("reconcile: aborted", err=True)
         status = EXIT_ERROR
     except click.ClickException as exc:
-        click.echo(f"reconcile: {exc.format_message()}", err=True)
+        click.echo(f"reconcile: {exc.format_message()}{_hint(exc)}", err=True)
         status = EXIT_ERROR
     except InputError as exc:
         click.echo(f"reconcile: {exc}", err=True)
@@ -460,10 +484,16 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug or the machine; never exit 1, which means "findings"
         if os.environ.get("RECONCILE_DEBUG"):
             traceback.print_exc()
-        click.echo(
-            f"reconcile: internal error: {type(exc).__name__}: {exc} "
-            "(set RECONCILE_DEBUG=1 for the traceback)",
-            err=True,
-        )
+        if _disk_full(exc):
+            message = (
+                "no space left on device; nothing was committed, the store is unchanged and "
+                "no report was written: free disk space and run again"
+            )
+        else:
+            message = (
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(set RECONCILE_DEBUG=1 for the traceback)"
+            )
+        click.echo(f"reconcile: {message}", err=True)
         status = EXIT_INTERNAL
     sys.exit(status if isinstance(status, int) else 0)

@@ -214,15 +214,21 @@ def _record_blocks(stream: IO[bytes], quoted: bool) -> Iterator[_Records]:
     up to the first line end outside double quotes, so that a quoted cell may
     span lines.  A CSV record loses its line end (LF and the CRs before it); a
     JSON record keeps it, as JSON whitespace, which spares copying every block.
-    Lines are numbered from 1, a BOM is dropped.  This is the only
+    Lines are numbered from 1, a BOM is dropped.  A file whose first block
+    has CRs and no LF (classic Mac line ends) has each CR read as LF.  This is the only
     per-file work done in Python, and it looks at no record on its own: numpy
     finds the line ends, and the fields are split out in SQL
     (``sql/raw_tables.sql``).
     """
     number = 1  # physical number of the first line in `data`
     data = stream.read(BLOCK_BYTES).removeprefix(BOM)
+    lone_returns = b"\n" not in data and b"\r" in data
+    if lone_returns:
+        data = data.replace(b"\r", b"\n")
     while data:
         more = stream.read(BLOCK_BYTES)
+        if lone_returns:
+            more = more.replace(b"\r", b"\n")
         codes = np.frombuffer(data, np.uint8)
         line_ends = np.flatnonzero(codes == NEWLINE) + 1
         if not more and (not len(line_ends) or line_ends[-1] != len(data)):
@@ -238,9 +244,10 @@ def _record_blocks(stream: IO[bytes], quoted: bool) -> Iterator[_Records]:
             lines = number + np.searchsorted(line_ends, starts, side="right")
             if quoted:
                 kept = line_ends[line_ends <= cut]
-                yield _without_line_ends(codes[:cut], kept, record_ends, lines)
+                records = _without_line_ends(codes[:cut], kept, record_ends, lines)
             else:  # a JSON record's line end is JSON whitespace: it may stay
-                yield _Records(codes[:cut], record_ends, lines)
+                records = _Records(codes[:cut], record_ends, lines)
+            yield _without_boms(records)
             number += int(np.searchsorted(line_ends, cut, side="right"))
             data = data[cut:]
         data += more  # no whole record yet: read on
@@ -263,10 +270,28 @@ def _without_line_ends(
     return _Records(codes[keep], ends - np.searchsorted(drop, ends), lines)
 
 
+def _without_boms(records: _Records) -> _Records:
+    """The records without a byte-order mark at their start: files joined with
+    ``cat`` carry one at the start of each part, in the middle of the whole."""
+    starts, data = records.starts, records.data
+    room = np.unique(starts[starts + len(BOM) <= len(data)])  # an empty record shares a start
+    marked = room[(data[room] == BOM[0]) & (data[room + 1] == BOM[1]) & (data[room + 2] == BOM[2])]
+    if not len(marked):
+        return records
+    drop = (marked[:, None] + np.arange(len(BOM))).ravel()
+    keep = np.ones(len(data), bool)
+    keep[drop] = False
+    ends = records.ends - len(BOM) * np.searchsorted(marked, records.ends, side="left")
+    return _Records(data[keep], ends, records.lines)
+
+
 # A CSV record whose quotes are all closed.  As in Python's csv module, a quote
 # opens a quoted cell only at the start of a cell; elsewhere it is a character.
+# Inside a quoted cell "" is always a quote (read left to right), so what
+# follows a closing quote cannot start with one.
 _CLOSED_RECORD = re.compile(
-    rb'(?:"(?:[^"]|"")*"[^,]*|[^,"][^,]*|)(?:,(?:"(?:[^"]|"")*"[^,]*|[^,"][^,]*|))*'
+    rb'(?:"(?:[^"]|"")*"(?:[^,"][^,]*)?|[^,"][^,]*|)'
+    rb'(?:,(?:"(?:[^"]|"")*"(?:[^,"][^,]*)?|[^,"][^,]*|))*'
 )
 
 
@@ -402,7 +427,11 @@ def _csv_header(
             raise InputError(f"{source.path}: the header row is not valid UTF-8")
         text = batch["text"][i].as_py()
         if text.strip():
-            header = [cell.strip().lower() for cell in next(csv.reader([text.rstrip("\r\n")]))]
+            try:
+                cells = next(csv.reader([text.rstrip("\r\n")]))
+            except csv.Error as exc:  # a CR inside an unquoted name
+                raise InputError(f"{source.path}: the header row cannot be read ({exc})") from None
+            header = [cell.strip().lower() for cell in cells]
             missing = [column for column in kind.required if column not in header]
             if missing:
                 raise InputError(f"{source.path}: missing required column(s) {', '.join(missing)}")
@@ -466,16 +495,27 @@ def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     ).fetchall()[0][0]
 
 
+@contextmanager
+def _parquet_errors(path: Path) -> Iterator[None]:
+    """A garbage, truncated or corrupt Parquet file is an input error naming the file,
+    in one line (DuckDB's message carries the query and a caret below it)."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable Parquet file ({reason})") from None
+
+
 def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     """Parquet rows land like CSV rows; their "line" is the 1-based row number."""
     kind = KINDS[source.kind]
     table, fields = kind.table, kind.fields
-    try:
+    with _parquet_errors(source.path):
         described = con.execute(
             "DESCRIBE SELECT * FROM read_parquet(?)", [str(source.path)]
         ).fetchall()
-    except duckdb.Error as exc:
-        raise InputError(f"{source.path}: not a readable Parquet file ({exc})") from None
     present = {row[0].lower(): row[0] for row in described}
     missing = [c for c in kind.required if c not in present]
     if missing:
@@ -484,11 +524,12 @@ def _land_parquet_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> No
         f'CAST("{present[f]}" AS VARCHAR) AS {f}' if f in present else f"NULL AS {f}"
         for f in fields
     )
-    con.execute(
-        f"INSERT INTO {table} SELECT ? AS file_id, file_row_number + 1 AS line, NULL AS problem, "
-        f"{selected} FROM read_parquet(?, file_row_number = true)",
-        [source.file_id, str(source.path)],
-    )
+    with _parquet_errors(source.path):
+        con.execute(
+            f"INSERT INTO {table} SELECT ? AS file_id, file_row_number + 1 AS line, "
+            f"NULL AS problem, {selected} FROM read_parquet(?, file_row_number = true)",
+            [source.file_id, str(source.path)],
+        )
     source.rows_in = con.execute(
         f"SELECT count(*) FROM {table} WHERE file_id = ?", [source.file_id]
     ).fetchall()[0][0]
@@ -733,7 +774,7 @@ def raw_text_of(source: SourceFile, lines: set[int], con: duckdb.DuckDBPyConnect
                 secrets = [i for i, name in enumerate(names)
                            if _SECRET_NAME.match(name.strip())]  # fmt: skip
             for i in np.flatnonzero(np.isin(block.lines, wanted)):
-                text = block.text(i).decode("utf-8", errors="replace")
+                text = block.text(i).decode("utf-8", errors="replace").rstrip("\r\n")
                 found[int(block.lines[i])] = redact(
                     _redact_csv_cells(text, secrets) if secrets else text
                 )

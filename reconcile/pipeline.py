@@ -101,6 +101,7 @@ class Outcome:
     findings: int
     rejects: int
     out: Path
+    warning: str | None = None  # something the user must know although the run succeeded
 
 
 @dataclass
@@ -394,5 +395,5 @@ def write_outputs(
             rejects=len(rejects),
             summary=report.json_text(summary),
         )
-        store.commit(con)
-    return Outcome(context.exit_status, len(context.findings), len(rejects), job.out)
+        warning = store.commit(con)
+    return Outcome(context.exit_status, len(context.findings), len(rejects), job.out, warning)

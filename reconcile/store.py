@@ -292,9 +292,32 @@ def describe_finding(path: Path, finding_id: str) -> dict:
     return {"check": check, "key": key, "amount": money(amount), "records": records}
 
 
-def commit(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("COMMIT")
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CHECKPOINT")
+
+
+def commit(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Commit the run, then fold the write-ahead log into the file.
+
+    The COMMIT is the run's point of no return: when it fails (a full disk while
+    writing the log) nothing of the run is kept, and the caller exits 3 with the
+    store as it was.  Once it has succeeded the run is durable in the ``.wal``
+    file beside the store, so a CHECKPOINT that fails afterwards loses nothing:
+    DuckDB replays the log when the store is next opened.  That failure is
+    returned as a warning for the caller to print, never raised: raising would
+    report a failed run that the store in fact holds.
+    """
+    con.execute("COMMIT")
+    try:
+        checkpoint(con)
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"the run is committed, but folding its log into the store failed ({reason}); "
+            "the .wal file beside the store holds it until the store is next opened: "
+            "keep it, and free disk space"
+        )
+    return None
 
 
 def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[dict]:

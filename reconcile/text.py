@@ -1,5 +1,6 @@
 """Values as people and files read them: exact money text."""
 
+import unicodedata
 from decimal import Decimal
 
 
@@ -18,3 +19,15 @@ def money(value: Decimal | None, grouped: bool = False) -> str:
         sign, digits = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
         whole = sign + f"{int(digits):,}"
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def visible(text: str) -> str:
+    """The text with control and format characters (ESC, CR, NUL, a right-to-left
+    override) written as escapes, so that an id from a log cannot drive the
+    terminal that prints it: ``"a\\x1b[2J"`` is shown as ``a\\x1b[2J``."""
+    return "".join(_escaped(ch) if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

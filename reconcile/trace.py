@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import duckdb
 
-from reconcile.text import money
+from reconcile.text import money, visible
 from reconcile.window import iso
 
 SELECTORS = ("bet", "tx", "request", "session", "user", "cashback")
@@ -262,7 +262,7 @@ def _accept_lines(accept: dict) -> list[str]:
 
 
 def _indented(text: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=" " * 25, subsequent_indent=" " * 27)
+    return textwrap.wrap(visible(text), WIDTH, initial_indent=" " * 25, subsequent_indent=" " * 27)
 
 
 def _finding_lines(finding: dict) -> list[str]:
@@ -276,7 +276,7 @@ def _finding_lines(finding: dict) -> list[str]:
         f"{money(finding['amount'])} {finding['currency'] or ''}".rstrip()
     )
     detail = textwrap.wrap(
-        f"{finding['detail']} [{state}; id {finding['finding_id']}]",
+        visible(f"{finding['detail']} [{state}; id {finding['finding_id']}]"),
         WIDTH,
         initial_indent=" " * 11,
         subsequent_indent=" " * 11,
@@ -285,13 +285,14 @@ def _finding_lines(finding: dict) -> list[str]:
 
 
 def render_text(trace: Trace) -> str:
-    """The story, in time order, readable in an 80-column terminal."""
+    """The story, in time order, readable in an 80-column terminal; control
+    characters from the logs are shown as escapes, never sent to the terminal."""
     users = sorted({r["user_id"] for r in (*trace.bookings, *trace.findings) if r["user_id"]})
     sessions = sorted({c["session_id"] for c in trace.calls if c["session_id"]})
     lines = [f"{trace.selector} {trace.value}"]
     if users or sessions:
         lines += textwrap.wrap(
-            f"user {', '.join(users) or '?'} · session {', '.join(sessions) or '?'}", WIDTH
+            visible(f"user {', '.join(users) or '?'} · session {', '.join(sessions) or '?'}"), WIDTH
         )
     lines.append("─" * WIDTH)
     call_times = {c["call_id"]: c["event_time"] for c in trace.calls}
@@ -312,7 +313,7 @@ def render_text(trace: Trace) -> str:
             lines += _finding_lines(finding)
     else:
         lines.append("no findings")
-    return "\n".join(lines)
+    return "\n".join(map(visible, lines))
 
 
 def as_document(trace: Trace) -> dict:

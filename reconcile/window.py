@@ -1,7 +1,8 @@
 """The run window, cutoff and grace of spec section 3, parsed from the options.
 
 Times are UTC instants.  An ISO-8601 time without an offset is read as UTC;
-a run of digits is epoch milliseconds, as in the inputs.
+a run of digits is an epoch, read as in the inputs (seconds up to 11 digits,
+milliseconds at 12 or 13).
 """
 
 import re
@@ -12,6 +13,11 @@ from reconcile.errors import InputError
 
 _DURATION_PART = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The times reconcile accepts, in options as in the inputs (sql/macros.sql,
+# ``time_in_range``): a wallet day before 2000 or after 2099 is a typo.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+LONGEST_GRACE = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -50,23 +56,38 @@ def iso(moment: datetime | None) -> str:
 def parse_instant(text: str, option: str) -> datetime:
     value = text.strip()
     try:
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+        if value.isdigit():  # epoch seconds up to 11 digits, milliseconds at 12 or 13
+            scale = 1 if len(value) <= 11 else 1000 if len(value) <= 13 else None
+            moment = datetime.fromtimestamp(int(value) / scale, tz=UTC)
+            return in_range(moment, text, option)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError, TypeError):
         raise InputError(
             f"{option}: {text!r} is not a time (use ISO-8601 like 2026-11-22T00:00:00Z)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return in_range(moment, text, option)
+
+
+def in_range(moment: datetime, text: str, option: str) -> datetime:
+    """The instant in UTC, or an InputError when it lies outside 2000-2099."""
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise InputError(f"{option}: {text!r} is outside the years 2000-2099")
+    return moment
 
 
 def parse_day(text: str, option: str = "--date") -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)") from None
+    in_range(datetime.combine(day, datetime.min.time(), tzinfo=UTC), text, option)
+    return day
 
 
 def parse_duration(text: str, option: str = "--grace") -> timedelta:
@@ -77,7 +98,10 @@ def parse_duration(text: str, option: str = "--grace") -> timedelta:
     parts = _DURATION_PART.findall(value)
     if not parts or "".join(n + u for n, u in parts) != value:
         raise InputError(f"{option}: {text!r} is not a duration (use e.g. 90s, 15m, 2h, 1d)")
-    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds > LONGEST_GRACE.total_seconds():
+        raise InputError(f"{option}: {text!r} is longer than {LONGEST_GRACE.days} days")
+    return timedelta(seconds=seconds)
 
 
 def make_window(

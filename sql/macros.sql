@@ -1,7 +1,13 @@
 -- Parsing rules shared by every input (spec section 2).  The session runs in UTC.
 
--- An identifier: text, surrounding blanks removed, empty means absent.
-CREATE OR REPLACE TEMP MACRO clean_id(t) AS nullif(trim(t), '');
+-- An identifier: text, surrounding blanks removed, empty means absent.  NUL
+-- (C padding) and U+FEFF (the byte-order mark of a file concatenated into the
+-- middle of another) are never part of an id: they are removed, so that
+-- '123' + NUL is the ledger's '123'.  Other control characters stay; the
+-- outputs show them (trace) or quote them (CSV).
+CREATE OR REPLACE TEMP MACRO clean_id(t) AS
+    nullif(trim(CASE WHEN regexp_matches(t, '[\x00\x{FEFF}]')
+                     THEN regexp_replace(t, '[\x00\x{FEFF}]', '', 'g') ELSE t END), '');
 
 -- A time: a run of digits is an epoch, in seconds when it has at most 11 digits
 -- (a 10-digit epoch is seconds: in milliseconds it would fall in January 1970)

@@ -55,9 +55,11 @@ CREATE OR REPLACE TEMP TABLE raw_accepts (
 -- the file writes it.  DuckDB writes a number that is not an integer through a
 -- double (276120324.67508337 comes back as 276120324.6750834), so the literal is
 -- taken from the record's own text by its key, and only when it is the same
--- number: where the key also occurs elsewhere in the record, the one literal
--- with that value (none, if two differ).  NULL when absent or null, and for a
--- number whose literal cannot be read (NaN).  Objects and arrays come back as
+-- number.  Where the key also occurs elsewhere in the record (a nested object
+-- of the same name), the literals with that value must all be the same text:
+-- two that differ (10 and 10.0000000000000000001) make the value unreadable,
+-- rather than letting whichever comes first win.  NULL when absent or null, and
+-- for a number whose literal cannot be read (NaN).  Objects and arrays come back as
 -- their JSON text (json_leaf_problem says why that is not a value).
 CREATE OR REPLACE TEMP MACRO same_number(literal, v) AS
     CASE WHEN TRY_CAST(literal AS DOUBLE) = TRY_CAST(v AS DOUBLE) THEN literal END;
@@ -73,14 +75,13 @@ CREATE OR REPLACE TEMP MACRO json_leaf(doc, v, key) AS CASE
     WHEN v IS NULL OR v = 'null' THEN NULL
     WHEN v IN ('true', 'false') OR starts_with(v, '{') OR starts_with(v, '[') THEN v
     WHEN regexp_full_match(v, '-?[0-9]+') THEN v  -- an integer is written exactly
-    ELSE coalesce(
-        same_number(regexp_extract(doc, '"' || key || '"\s*:\s*(-?[0-9][0-9.eE+-]*)', 1), v),
-        only_same_number(regexp_extract_all(doc, '"' || key || '"\s*:\s*(-?[0-9][0-9.eE+-]*)', 1), v))
+    ELSE only_same_number(regexp_extract_all(doc, '"' || key || '"\s*:\s*(-?[0-9][0-9.eE+-]*)', 1), v)
 END;
 
 CREATE OR REPLACE TEMP MACRO json_leaf_problem(name, v, leaf) AS CASE
     WHEN starts_with(v, '{') OR starts_with(v, '[') THEN name || ' is not a single value'
-    WHEN leaf IS NULL AND v IS NOT NULL AND v <> 'null' THEN name || ' is not a number'
+    WHEN leaf IS NULL AND v IS NOT NULL AND v <> 'null'
+    THEN name || ' is not one exact number (unreadable, or written twice in the record)'
 END;
 
 -- `path` must be an object or absent; `seen` says a field inside it was found,

@@ -274,3 +274,211 @@ def test_a_cell_with_a_bare_cr_is_quoted_and_each_line_neutralised(day, tmp_path
     raw = (out / "findings.csv").read_bytes()
     assert b'"cr1\r\'=1+1"' in raw
     assert b"\r=1+1" not in raw.replace(b"\r'=1+1", b"")
+
+
+# ---------------------------------------------------------------------------
+# 6. The real amount, not a nested one of the same name
+
+
+def test_a_nested_amount_of_the_same_name_does_not_win(day, tmp_path):
+    cp = counterparty(day)
+    lines = [  # n1: the nested 10 must not stand in for the real 19-place amount
+        call_line(
+            cp,
+            "n1",
+            body='{"betId": "n1", "promo": {"betAmount": 10}, "betAmount": 10.0000000000000000001}',
+        ),
+        call_line(
+            cp, "n2", body='{"promo": {"betAmount": 99.5}, "betId": "n2", "betAmount": 10.25}'
+        ),
+    ]
+    path = hostile_file(tmp_path, "nested.jsonl", lines)
+    db = tmp_path / "recon.duckdb"
+    run_cli([*inputs(day, path), "--db", db, "--out", tmp_path / "out"], 1)
+    assert list(reasons_by_line(tmp_path / "out", path)) == [1]
+    story = json.loads(run_cli(["trace", "--db", db, "--bet", "n2", "--format", "json"], 0).out)
+    assert [call["bet_amount"] for call in story["calls"]] == ["10.25"]
+
+
+# ---------------------------------------------------------------------------
+# 7. Valid CSV read as CSV
+
+
+def ledger_lines(day: Path) -> list[str]:
+    return (day / "ledger" / "ledger.csv").read_text(encoding="utf-8-sig").splitlines()
+
+
+def run_with_ledger(day: Path, ledger: Path, out: Path) -> None:
+    provider = ["--provider", day / "provider" / "*.jsonl*"]
+    run_cli(["run", *provider, "--ledger", ledger, *DAY, "--out", out], 1)
+
+
+def test_a_multi_line_quoted_cell_with_doubled_quotes_is_one_record(day, tmp_path):
+    lines = ledger_lines(day)
+    cells = lines[1].split(",")
+    cells[3] = '"ses ""x""\nsion"'  # session_id: RFC 4180, a line break and quotes
+    ledger = hostile_file(tmp_path, "ledger.csv", [lines[0], ",".join(cells), *lines[2:]])
+    plain = hostile_file(tmp_path, "plain.csv", lines)
+    run_with_ledger(day, ledger, tmp_path / "out")
+    run_with_ledger(day, plain, tmp_path / "plain")
+    shifted = {line - 1 if line > 2 else line: reason
+               for line, reason in reasons_by_line(tmp_path / "out", ledger).items()}  # fmt: skip
+    assert shifted == reasons_by_line(tmp_path / "plain", plain)
+
+
+def test_a_ledger_with_lone_cr_line_ends_reads_as_with_lf(day, tmp_path):
+    lines = ledger_lines(day)
+    ledger = tmp_path / "mac.csv"
+    ledger.write_bytes("\r".join(lines).encode() + b"\r")
+    plain = hostile_file(tmp_path, "plain.csv", lines)
+    run_with_ledger(day, ledger, tmp_path / "out")
+    run_with_ledger(day, plain, tmp_path / "plain")
+    assert reasons_by_line(tmp_path / "out", ledger) == reasons_by_line(tmp_path / "plain", plain)
+    assert len(read_csv(tmp_path / "out" / "findings.csv")) == len(
+        read_csv(tmp_path / "plain" / "findings.csv")
+    )
+
+
+# ---------------------------------------------------------------------------
+# 8. Exit 2 and one line for options and files out of range
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--date", "9999-12-31", "outside the years 2000-2099"),
+        ("--date", "1999-12-31", "outside the years 2000-2099"),
+        ("--cutoff", "9999-12-31T23:59:59-01:00", "outside the years 2000-2099"),
+        ("--cutoff", "17953488000000000", "is not a time"),
+        ("--grace", "1000000000d", "longer than 366 days"),
+        ("--tolerance", "1e999999", "below 1e30"),
+        ("--tolerance", "0.000000001", "at most 8 decimal places"),
+    ],
+)
+def test_an_option_out_of_range_is_one_line(day, tmp_path, option, value, words):
+    args = [a for a in inputs(day)]
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+    result = run_cli([*args, "--out", tmp_path / "out"], 2)
+    one_line_error(result, option, words)
+    assert not (tmp_path / "out").exists()
+
+
+def broken_parquet(day: Path, folder: Path, how: str) -> Path:
+    """The day's ledger as Parquet, then broken: ``garbage``, ``truncated``, ``corrupt``."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    header, *rows = csv.reader(ledger_lines(day))
+    rows = [row for row in rows if len(row) == len(header)]
+    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(header)})
+    path = folder / f"{how}.parquet"
+    pq.write_table(table, path, compression="snappy", use_dictionary=False)
+    data = bytearray(path.read_bytes())
+    if how == "garbage":
+        data = bytearray(b"PAR1" + os.urandom(4096))
+    elif how == "truncated":
+        data = data[: len(data) // 2]
+    else:  # the pages' compressed bytes scrambled, the footer intact
+        middle = slice(len(data) // 4, len(data) // 2)
+        data[middle] = bytes(len(data[middle]))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("how", ["garbage", "truncated", "corrupt"])
+def test_a_broken_parquet_file_is_one_line_naming_it(day, tmp_path, how):
+    path = broken_parquet(day, tmp_path, how)
+    provider = ["--provider", day / "provider" / "*.jsonl*"]
+    result = run_cli(["run", *provider, "--ledger", path, *DAY, "--out", tmp_path / "out"], 2)
+    one_line_error(result, str(path), "not a readable Parquet file")
+
+
+# ---------------------------------------------------------------------------
+# 9. A usage error says how to fix it
+
+
+def test_an_unquoted_glob_gets_a_hint(day, tmp_path):
+    files = sorted((day / "provider").iterdir())
+    ledger = day / "ledger" / "ledger.csv"
+    args = ["run", "--provider", *files, "--ledger", ledger, *DAY, "--out", tmp_path / "out"]
+    result = run_cli(args, 2)
+    one_line_error(result, "unexpected extra argument", "quote a file pattern")
+
+
+# ---------------------------------------------------------------------------
+# 10. Ids without NUL or a byte-order mark; a trace that cannot drive the terminal
+
+
+def test_nul_and_a_mid_file_bom_are_not_part_of_ids(day, tmp_path):
+    cp = counterparty(day)
+    lines = [
+        call_line(cp, "z1\\u0000"),  # the JSON escape of NUL inside the id
+        "\ufeff" + call_line(cp, "z2"),  # a BOM where a second file was appended
+    ]
+    path = hostile_file(tmp_path, "joined.jsonl", lines)
+    db = tmp_path / "recon.duckdb"
+    run_cli([*inputs(day, path), "--db", db, "--out", tmp_path / "out"], 1)
+    assert reasons_by_line(tmp_path / "out", path) == {}
+    for bet in ("z1", "z2"):
+        story = json.loads(run_cli(["trace", "--db", db, "--bet", bet, "--format", "json"], 0).out)
+        assert [call["bet_id"] for call in story["calls"]] == [bet]
+
+
+def test_trace_shows_control_characters_as_escapes(day, tmp_path):
+    cp = counterparty(day)
+    bet = "esc\\u001b[2J\\u202e"  # clear the screen, then a right-to-left override
+    path = hostile_file(tmp_path, "esc.jsonl", [call_line(cp, bet)])
+    db = tmp_path / "recon.duckdb"
+    run_cli([*inputs(day, path), "--db", db, "--out", tmp_path / "out"], 1)
+    story = run_cli(["trace", "--db", db, "--bet", "esc\x1b[2J\u202e"], 0).out
+    assert "\x1b" not in story and "\u202e" not in story
+    assert "esc\\x1b[2J\\u202e" in story
+
+
+# ---------------------------------------------------------------------------
+# 3. A full disk: exit 3 means the store is as it was
+
+
+def history_rows(db: Path) -> list[str]:
+    lines = run_cli(["history", "--db", db], 0).out.splitlines()
+    return [line for line in lines if line.strip()[:1].isdigit()]
+
+
+def test_a_full_disk_before_the_commit_leaves_the_store_and_out_as_they_were(
+    day, tmp_path, monkeypatch
+):
+    db, out = tmp_path / "recon.duckdb", tmp_path / "out"
+    run_cli([*inputs(day), "--db", db, "--out", out], 1)
+    before, report = history_rows(db), snapshot(out)
+
+    def full(con):  # DuckDB's own words when the log cannot be written
+        raise duckdb.IOException('Could not write file "recon.duckdb.wal": No space left on device')
+
+    monkeypatch.setattr("reconcile.report.write_json", lambda *a: full(None))
+    result = run_cli([*inputs(day), "--db", db, "--out", out, "--cutoff", "2026-11-23T02:00Z"], 3)
+    one_line_error(result, "no space left on device", "store is unchanged")
+    monkeypatch.undo()
+    assert history_rows(db) == before and snapshot(out) == report
+
+
+def test_a_full_disk_after_the_commit_keeps_the_run_and_publishes_its_report(
+    day, tmp_path, monkeypatch
+):
+    db, out = tmp_path / "recon.duckdb", tmp_path / "out"
+    run_cli([*inputs(day), "--db", db, "--out", out], 1)
+
+    def full(con):
+        raise duckdb.IOException('Could not write file "recon.duckdb": No space left on device')
+
+    monkeypatch.setattr("reconcile.store.checkpoint", full)
+    result = run_cli([*inputs(day), "--db", db, "--out", out, "--cutoff", "2026-11-23T02:00Z"], 1)
+    assert "warning: the run is committed" in result.err
+    monkeypatch.undo()
+    rows = history_rows(db)
+    assert len(rows) == 2 and "02:00" in rows[0]
+    assert "2026-11-23T02:00" in (out / "summary.json").read_text(encoding="utf-8")
