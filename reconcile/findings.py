@@ -116,7 +116,13 @@ FINDING_COLUMNS = """
     detail           VARCHAR NOT NULL,
     occurred_at      TIMESTAMPTZ,       -- when it happened, for people
     anchor_at        TIMESTAMPTZ,       -- decides the window; NULL: every window
-    key_extra        VARCHAR            -- part of the key when the columns above are not enough
+    key_extra        VARCHAR,           -- part of the key when the columns above are not enough
+    counterparty_id  VARCHAR,           -- where a remedy is booked or asked for (spec 8)
+    session_id       VARCHAR,
+    owed_to          VARCHAR NOT NULL,  -- player | house | none | unknown
+    correction       DECIMAL(38, 8),    -- signed ADJUSTMENT on the player's wallet; NULL: none
+    action           VARCHAR NOT NULL   -- provider_settle | provider_resend_payout |
+                                        -- book_adjustment | investigate | none
 """
 
 
@@ -232,6 +238,7 @@ def find(
                 SELECT s.severity, r.*
                 FROM ({sql(name)}) AS r JOIN check_severity s ON s.code = r."check" """
         )
+    con.execute(sql("owed"))
     if checks.remember:
         con.execute(sql(checks.remember))
     con.execute(

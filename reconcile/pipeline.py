@@ -21,12 +21,21 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__, acks, findings, load, report, store
+from reconcile.text import money as money_text
 from reconcile.trace import Trace, build_trace
 from reconcile.window import Window
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 REJECT_COLUMNS = ["file", "line", "reason", "raw"]
+# Spec section 8: a proposed ADJUSTMENT in the ledger's own columns, and what
+# each provider must send.  Ids are always quoted (report.write_csv_stream).
+REMEDIATION_COLUMNS = [*load.BOOKING_FIELDS, "finding_id", "check", "reason"]
+PROVIDER_ACTION_COLUMNS = [
+    "counterparty_id", "session_id", "bet_id", "action", "win_amount", "finding_id",
+]  # fmt: skip
+ID_COLUMNS = ("finding_id", "transaction_id", "counterparty_id", "session_id", "user_id",
+              "bet_id", "game_round_id", "request_id", "cashback_id")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,8 @@ class Presentation:
     @property
     def finding_columns(self) -> list[str]:
         return ["finding_id", "status", "check", "severity", *self.key_columns,
-                "currency", "amount", "detail", "occurred_at", "status_note"]  # fmt: skip
+                "currency", "amount", "owed_to", "correction", "action", "detail",
+                "occurred_at", "status_note"]  # fmt: skip
 
 
 PRESENTATIONS = {
@@ -248,6 +258,73 @@ def check_summaries(rows: list[dict], domain: str) -> list[report.CheckSummary]:
     ]
 
 
+def owed_summary(rows: list[dict]) -> report.Owed:
+    """Spec section 8's totals over the night's findings that are not acknowledged:
+    per currency the credits and debits to book and what is owed to players with
+    no booking to fix it (open bets, missing payouts), and counts by action."""
+    live = [row for row in rows if row["status"] != "acknowledged"]
+    money: dict[str, report.MoneyOwed] = {}
+    for row in live:
+        currency = row["currency"] or ""
+        owed = money.setdefault(currency, report.MoneyOwed(currency))
+        correction = row["correction"]
+        if correction is not None and correction > 0:
+            owed.to_players += correction
+        elif correction is not None and correction < 0:
+            owed.to_house -= correction
+        elif row["owed_to"] == "player":
+            owed.to_players_unbooked += abs(row["amount"])
+    actions = dict.fromkeys(report.ACTIONS, 0)
+    for row in live:
+        actions[row["action"]] += 1
+    corrected: dict[tuple, int] = defaultdict(int)
+    for row in live:
+        if row["correction"] is not None:
+            corrected[(row.get("bet_id"), row.get("cashback_id"))] += 1
+    several = sum(1 for (bet, cashback), n in corrected.items() if n > 1 and (bet or cashback))
+    return report.Owed(
+        money=[money[c] for c in sorted(money) if _owes(money[c])],
+        actions=actions,
+        acknowledged=len(rows) - len(live),
+        several=several,
+    )
+
+
+def _owes(owed: report.MoneyOwed) -> bool:
+    return bool(owed.to_players or owed.to_house or owed.to_players_unbooked)
+
+
+def remediation_rows(rows: list[dict]) -> list[list]:
+    """One proposed ADJUSTMENT per finding with a correction that is not
+    acknowledged, in the ledger's columns; times, balances and the request id are
+    left for whoever books it."""
+    proposals = []
+    for row in rows:
+        if row["correction"] is None or row["status"] == "acknowledged":
+            continue
+        booking = dict.fromkeys(load.BOOKING_FIELDS)
+        booking |= {"type": "ADJUSTMENT", "amount": row["correction"]}
+        booking |= {f: row.get(f) for f in
+                    ("counterparty_id", "session_id", "user_id", "currency", "bet_id")}  # fmt: skip
+        verb = "credit the player" if row["correction"] > 0 else "debit the player"
+        reason = f"{verb} {money_text(abs(row['correction']))}: {row['detail']}"
+        proposals.append([*booking.values(), row["finding_id"], row["check"], reason])
+    return proposals
+
+
+def provider_action_rows(rows: list[dict]) -> list[list]:
+    """Per provider, the bets it must settle and the PayOuts it must re-send (with
+    the win it last sent).  Acknowledged findings stay: re-sending is idempotent
+    per betId, and an acknowledgement is the aggregator's note, not the provider's."""
+    asked = [row for row in rows if row["action"] in ("provider_settle", "provider_resend_payout")]
+    asked.sort(key=lambda r: (r["counterparty_id"] or "", r["session_id"] or "", r["bet_id"] or ""))
+    return [
+        [r["counterparty_id"], r["session_id"], r["bet_id"], r["action"],
+         r["amount"] if r["action"] == "provider_resend_payout" else None, r["finding_id"]]
+        for r in asked
+    ]  # fmt: skip
+
+
 def reject_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> list[list]:
     """The rejected records of every file this run was given: file, line, reason and
     redacted raw text.  A file an earlier run loaded keeps its rejects, so that a
@@ -290,6 +367,12 @@ def summary_document(
                 c.check: {"severity": c.severity, "count": c.count, "amount": c.money}
                 for c in context.checks
             },
+        },
+        "owed": {
+            "by_currency": [asdict(m) for m in context.owed.money],
+            "by_action": context.owed.actions,
+            "acknowledged_left_out": context.owed.acknowledged,
+            "keys_with_several_corrections": context.owed.several,
         },
         "totals": context.totals,
         "inputs": [asdict(i) for i in context.inputs],
@@ -357,6 +440,7 @@ def build_context(
         severity_counts={
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
+        owed=owed_summary(rows),
     )
     if job.db is not None:
         add_history(con, context, record, known)
@@ -383,8 +467,13 @@ def write_outputs(
             staging / "findings.csv",
             columns,
             ([row[c] for c in columns] for row in context.findings),
+            ID_COLUMNS,
         )
         report.write_csv(staging / "rejects.csv", REJECT_COLUMNS, rejects)
+        report.write_csv(staging / "remediation.csv", REMEDIATION_COLUMNS,
+                         remediation_rows(context.findings), ID_COLUMNS)  # fmt: skip
+        report.write_csv(staging / "provider_actions.csv", PROVIDER_ACTION_COLUMNS,
+                         provider_action_rows(context.findings), ID_COLUMNS)  # fmt: skip
         report.write_json(staging / "summary.json", summary)
         report.write_html(staging / "report.html", context)
         store.finish_run(

@@ -10,7 +10,6 @@ prefixed with ``'`` when a spreadsheet would run it as a formula.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -189,6 +188,44 @@ class CheckSummary:
     money: dict[str, Decimal]
 
 
+#: The actions of spec section 8, in the words of the report, most urgent first.
+ACTIONS = {
+    "book_adjustment": "Book the correction (remediation.csv)",
+    "provider_settle": "Provider must settle the bet",
+    "provider_resend_payout": "Provider must re-send its PayOut",
+    "investigate": "Investigate",
+    "none": "Nothing to do",
+}
+
+
+OWED_LABELS = {"player": "to player", "house": "to house", "none": "nobody", "unknown": "unknown"}
+
+
+@dataclass
+class MoneyOwed:
+    """Per currency: what the corrections of the night's findings add up to."""
+
+    currency: str
+    to_players: Decimal = Decimal(0)  # the positive corrections: credits to book
+    to_house: Decimal = Decimal(0)  # the negative corrections, as a positive sum: debits
+    to_players_unbooked: Decimal = Decimal(0)  # owed to players, no booking can fix it
+
+
+@dataclass
+class Owed:
+    """Spec section 8 for the report's first screen: who is owed what, and what to do.
+
+    Acknowledged findings are left out (they are listed with their direction);
+    ``several`` counts bets or cashbacks with more than one correction, which
+    may ask for the same money twice.
+    """
+
+    money: list[MoneyOwed]
+    actions: dict[str, int]
+    acknowledged: int
+    several: int
+
+
 @dataclass
 class ReportContext:
     """Everything report.html shows; built by ``pipeline`` and tested on its own.
@@ -217,6 +254,7 @@ class ReportContext:
     key_columns: list[str]
     rejects: int
     severity_counts: dict[str, int] = field(default_factory=dict)
+    owed: Owed | None = None
     #: Only with a persistent store: nights side by side, what is still open
     #: from earlier nights, and what tonight's data resolved.
     trend: list[Chart] = field(default_factory=list)
@@ -331,19 +369,39 @@ def atomic_directory(out_dir: Path) -> Iterator[Path]:
         os.replace(staging, out_dir)
 
 
-def write_csv_stream(stream, header: list[str], rows: Iterable[Iterable[object]]) -> None:
-    # RFC 4180's CRLF: QUOTE_MINIMAL quotes a cell holding any character of the
-    # line terminator, so a bare CR in an id is quoted too (with "\n" alone it
-    # was written bare, and a spreadsheet split the row there).
-    writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(header)
+def write_csv_stream(
+    stream, header: list[str], rows: Iterable[Iterable[object]], text_columns: Iterable[str] = ()
+) -> None:
+    """RFC 4180, CRLF line ends.  A cell is quoted when it holds a comma, a quote,
+    a CR or an LF (a bare CR too: written bare, a spreadsheet split the row
+    there), and a non-empty cell of ``text_columns`` always is, so that a
+    spreadsheet importing quoted fields as text (LibreOffice's "Format quoted
+    field as text") keeps ids such as ``000123`` or ``12345e67`` as written."""
+    text = set(text_columns)
+    quoted = [name in text for name in header]
+    stream.write(_csv_line(header, [False] * len(header)))
     for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
+        stream.write(_csv_line([safe_cell(v) for v in row], quoted))
 
 
-def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+def _csv_line(cells: list[str], quoted: list[bool]) -> str:
+    return ",".join(_csv_field(cell, q) for cell, q in zip(cells, quoted, strict=True)) + "\r\n"
+
+
+def _csv_field(cell: str, quoted: bool) -> str:
+    if (quoted and cell) or any(ch in cell for ch in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: Iterable[Iterable[object]],
+    text_columns: Iterable[str] = (),
+) -> None:
     with open(path, "w", encoding="utf-8", newline="") as stream:
-        write_csv_stream(stream, header, rows)
+        write_csv_stream(stream, header, rows, text_columns)
 
 
 def json_text(document: dict) -> str:
@@ -400,6 +458,9 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = lambda t: iso(t).replace("T", " ").removesuffix("Z")
     env.filters["thousands"] = lambda n: f"{n:,}"
     env.filters["key_text"] = key_text
+    env.filters["signed"] = lambda value: ("+" if value > 0 else "") + money(value, grouped=True)
+    env.globals["ACTIONS"] = ACTIONS
+    env.filters["owed_label"] = lambda owed_to: OWED_LABELS.get(owed_to, "—")
     return env
 
 

@@ -111,6 +111,16 @@ BALANCE_COLUMNS = ["user_id", "currency", "balance", "as_of"]
 # --------------------------------------------------------------------------- results
 
 
+def _by_sign(correction: Decimal) -> str:
+    return "player" if correction > 0 else "house" if correction < 0 else "none"
+
+
+def _owed(check, bet_id, tx, user_id, amount, owed_to, correction, action) -> ExpectedFinding:
+    if amount == 0:
+        owed_to, correction, action = "none", None, "none"
+    return ExpectedFinding(check, bet_id, tx, user_id, abs(amount), owed_to, correction, action)
+
+
 @functools.total_ordering
 @dataclass(frozen=True)
 class ExpectedFinding:
@@ -124,6 +134,10 @@ class ExpectedFinding:
     transaction_id: str | None
     user_id: str | None
     amount: Decimal
+    # spec section 8, from what the simulation did (who was debited or credited wrongly)
+    owed_to: str = "unknown"
+    correction: Decimal | None = None
+    action: str = "investigate"
 
     def key(self) -> tuple:
         return (
@@ -133,6 +147,11 @@ class ExpectedFinding:
             self.user_id,
             self.amount.quantize(Q8),
         )
+
+    def owed(self) -> tuple:
+        """The key with who is owed, the correction and the action."""
+        correction = None if self.correction is None else self.correction.quantize(Q8)
+        return (*self.key(), self.owed_to, correction, self.action)
 
     def _order(self) -> tuple:
         return (
@@ -155,6 +174,11 @@ class ExpectedFinding:
             "transaction_id": self.transaction_id,
             "user_id": self.user_id,
             "amount": format(self.amount.quantize(Q8), "f"),
+            "owed_to": self.owed_to,
+            "correction": None
+            if self.correction is None
+            else format(self.correction.quantize(Q8), "f"),
+            "action": self.action,
         }
 
 
@@ -444,9 +468,21 @@ class _Sim:
         return b
 
     # ---- findings
-    def expect(self, b: _Bet, check: str, tx: str | None, amount: Decimal) -> None:
+    def expect(
+        self,
+        b: _Bet,
+        check: str,
+        tx: str | None,
+        amount: Decimal,
+        owed_to: str,
+        correction: Decimal | None = None,
+        action: str = "book_adjustment",
+    ) -> None:
+        """``owed_to``, ``correction`` and ``action`` say what the defect did to the
+        player's wallet (spec section 8); nothing is owed when no money is at issue."""
         if b.report:
-            self.expected.append(ExpectedFinding(check, b.bet_id, tx, b.user.uid, abs(amount)))
+            self.expected.append(_owed(check, b.bet_id, tx, b.user.uid, amount, owed_to,
+                                       correction, action))  # fmt: skip
 
     # ---- the aggregator's wallet
     def book(
@@ -484,7 +520,7 @@ class _Sim:
             if b.report:
                 if not self.from_ms <= t < self.to_ms:
                     raise AssertionError("a reported drift must be booked inside the window")
-                self.expect(b, "balance_drift", tx, d)
+                self.expect(b, "balance_drift", tx, d, _by_sign(-d), -d)
         u.bal = after
         u.seen = True
         if b.cp == self.cp and b.sess not in u.booked_set:
@@ -823,7 +859,8 @@ class _Sim:
             d = self.snapshot_drift.get(u.uid)
             if d is not None:
                 bal += d
-                self.expected.append(ExpectedFinding("balance_drift", None, None, u.uid, abs(d)))
+                self.expected.append(_owed("balance_drift", None, None, u.uid, d, "unknown",
+                                           None, "investigate"))  # fmt: skip
             snapshots.append({"user_id": u.uid, "currency": u.cur, "balance": bal, "as_of": as_of})
         return snapshots, self.expected
 
@@ -1003,13 +1040,13 @@ def k_late_dup_payout(s: _Sim, b: _Bet):
 
 def d_open(s: _Sim, b: _Bet) -> None:
     bk = s.payin_ok(b)
-    s.expect(b, "open_bet", None, bk["amount"])
+    s.expect(b, "open_bet", None, bk["amount"], "player", None, "provider_settle")
 
 
 def d_open_cutoff(s: _Sim, b: _Bet):
     """Settled only after the cutoff: still open in this run."""
     bk = s.payin_ok(b)
-    s.expect(b, "open_bet", None, bk["amount"])
+    s.expect(b, "open_bet", None, bk["amount"], "player", None, "provider_settle")
     yield s.cutoff_ms + s.rng.randint(MINUTE, 50 * MINUTE) - s.now
     s.payout_ok(b)
 
@@ -1026,7 +1063,7 @@ def d_missing_payout_answered(s: _Sim, b: _Bet):
         tx=s.new_tx(),
         balance=b.user.bal + b.win,
     )
-    s.expect(b, "missing_payout", None, b.win)
+    s.expect(b, "missing_payout", None, b.win, "player", None, "provider_resend_payout")
 
 
 def d_missing_payout_timeouts(s: _Sim, b: _Bet):
@@ -1036,7 +1073,7 @@ def d_missing_payout_timeouts(s: _Sim, b: _Bet):
     yield s.retry_wait()
     last = b.win + abs(s.diff())
     s.call(b, "pay-out", s.rid(), status=None, win_amount=last, win_odd=b.odd)
-    s.expect(b, "missing_payout", None, last)
+    s.expect(b, "missing_payout", None, last, "player", None, "provider_resend_payout")
 
 
 def d_missing_payout_payinout(s: _Sim, b: _Bet) -> None:
@@ -1049,7 +1086,7 @@ def d_missing_payout_payinout(s: _Sim, b: _Bet) -> None:
         win_amount=b.win,
         win_odd=b.odd,
     )
-    s.expect(b, "missing_payout", None, b.win)
+    s.expect(b, "missing_payout", None, b.win, "player", None, "provider_resend_payout")
 
 
 def d_missing_payin(s: _Sim, b: _Bet) -> None:
@@ -1061,7 +1098,7 @@ def d_missing_payin(s: _Sim, b: _Bet) -> None:
         tx=s.new_tx(),
         balance=b.user.bal - b.stake,
     )
-    s.expect(b, "missing_payin", None, b.stake)
+    s.expect(b, "missing_payin", None, b.stake, "house", -b.stake)
 
 
 def d_dup_payin(s: _Sim, b: _Bet):
@@ -1070,7 +1107,7 @@ def d_dup_payin(s: _Sim, b: _Bet):
     s.call(b, "pay-in", rid, status=None, bet_amount=b.stake)
     yield s.retry_wait()
     bk2 = s.payin_ok(b)  # the retry is booked again and answered with the new booking
-    s.expect(b, "duplicate_payin", None, bk2["amount"])
+    s.expect(b, "duplicate_payin", None, bk2["amount"], "player", bk2["amount"])
     yield s.think()
     s.payout_ok(b)
 
@@ -1083,7 +1120,7 @@ def d_dup_payout(s: _Sim, b: _Bet):
     s.call(b, "pay-out", rid, status=500, win_amount=b.win, win_odd=b.odd, resp_ms=s.last_ms)
     yield s.rng.randint(500, 5000)
     bk2 = s.payout_ok(b)
-    s.expect(b, "duplicate_payout", None, bk2["amount"])
+    s.expect(b, "duplicate_payout", None, bk2["amount"], "house", -bk2["amount"])
 
 
 def d_dup_refund(s: _Sim, b: _Bet):
@@ -1094,7 +1131,7 @@ def d_dup_refund(s: _Sim, b: _Bet):
     s.call(b, "refund", rid, status=None)
     yield s.retry_wait()
     bk2 = s.refund_ok(b)
-    s.expect(b, "duplicate_refund", None, bk2["amount"])
+    s.expect(b, "duplicate_refund", None, bk2["amount"], "house", -bk2["amount"])
 
 
 def d_payout_and_refund(s: _Sim, b: _Bet):
@@ -1103,14 +1140,14 @@ def d_payout_and_refund(s: _Sim, b: _Bet):
     s.payout_ok(b)
     yield s.think()
     bk = s.refund_ok(b)
-    s.expect(b, "payout_and_refund", None, bk["amount"])
+    s.expect(b, "payout_and_refund", None, bk["amount"], "house", -bk["amount"])
 
 
 def d_orphan(s: _Sim, b: _Bet):
     s.call(b, "pay-in", s.rid(), status=402, code=0, bet_amount=b.stake)
     yield s.rng.randint(500, 5000)
     bk = s.payout_ok(b)
-    s.expect(b, "orphan_settlement", None, bk["amount"])
+    s.expect(b, "orphan_settlement", None, bk["amount"], "house", -bk["amount"], "investigate")
 
 
 def _shifted(s: _Sim, base: Decimal) -> tuple[Decimal, Decimal]:
@@ -1122,8 +1159,8 @@ def _shifted(s: _Sim, base: Decimal) -> tuple[Decimal, Decimal]:
 
 def d_amount_payin(s: _Sim, b: _Bet):
     amount, d = _shifted(s, b.stake)
-    bk = s.payin_ok(b, amount)
-    s.expect(b, "amount_mismatch", bk["transaction_id"], d)
+    bk = s.payin_ok(b, amount)  # debited d too much: credited back
+    s.expect(b, "amount_mismatch", bk["transaction_id"], d, _by_sign(d), d)
     yield s.think()
     s.payout_ok(b)
 
@@ -1132,8 +1169,8 @@ def d_amount_payout(s: _Sim, b: _Bet):
     s.payin_ok(b)
     yield s.think()
     amount, d = _shifted(s, b.win)
-    bk = s.payout_ok(b, amount)
-    s.expect(b, "amount_mismatch", bk["transaction_id"], d)
+    bk = s.payout_ok(b, amount)  # credited d too much: debited back
+    s.expect(b, "amount_mismatch", bk["transaction_id"], d, _by_sign(-d), -d)
 
 
 def d_amount_refund(s: _Sim, b: _Bet):
@@ -1141,7 +1178,7 @@ def d_amount_refund(s: _Sim, b: _Bet):
     yield s.think()
     amount, d = _shifted(s, b.stake)
     bk = s.refund_ok(b, amount)
-    s.expect(b, "amount_mismatch", bk["transaction_id"], d)
+    s.expect(b, "amount_mismatch", bk["transaction_id"], d, _by_sign(-d), -d)
 
 
 def d_status_payout(s: _Sim, b: _Bet):
@@ -1162,7 +1199,9 @@ def d_status_payout(s: _Sim, b: _Bet):
     )
     yield s.rng.randint(1000, 5000)
     s.call(b, "pay-out", s.rid(), status=400, code=0, win_amount=b.win, win_odd=b.odd)
-    s.expect(b, "status_mismatch", bk["transaction_id"], bk["amount"])
+    s.expect(
+        b, "status_mismatch", bk["transaction_id"], bk["amount"], "unknown", None, "investigate"
+    )
 
 
 def d_status_payin(s: _Sim, b: _Bet) -> None:
@@ -1170,17 +1209,22 @@ def d_status_payin(s: _Sim, b: _Bet) -> None:
     rid = s.rid()
     bk = s.book(b, "PAYIN", b.stake, rid)
     s.call(b, "pay-in", rid, status=None, bet_amount=b.stake)
-    s.expect(b, "status_mismatch", bk["transaction_id"], bk["amount"])
-    s.expect(b, "open_bet", None, bk["amount"])
+    s.expect(b, "status_mismatch", bk["transaction_id"], bk["amount"], "player", bk["amount"])
+    # the provider believes the stake was never taken: the credit above is the fix
+    s.expect(b, "open_bet", None, bk["amount"], "player", None, "none")
 
 
 def d_unmatched(s: _Sim, b: _Bet):
     """Booked under this provider, but the provider never called for this bet."""
     bk1 = s.book(b, "PAYIN", b.stake, s.rid())
-    s.expect(b, "unmatched_ledger", bk1["transaction_id"], bk1["amount"])
+    s.expect(
+        b, "unmatched_ledger", bk1["transaction_id"], bk1["amount"], "unknown", None, "investigate"
+    )
     yield s.think()
     bk2 = s.book(b, "PAYOUT", b.win, s.rid())
-    s.expect(b, "unmatched_ledger", bk2["transaction_id"], bk2["amount"])
+    s.expect(
+        b, "unmatched_ledger", bk2["transaction_id"], bk2["amount"], "unknown", None, "investigate"
+    )
 
 
 def d_balance_mismatch(s: _Sim, b: _Bet):
@@ -1199,7 +1243,7 @@ def d_balance_mismatch(s: _Sim, b: _Bet):
         balance=bk["balance_after"] + d,
         resp_ms=s.last_ms,
     )
-    s.expect(b, "balance_mismatch", bk["transaction_id"], d)
+    s.expect(b, "balance_mismatch", bk["transaction_id"], d, "none", None, "investigate")
 
 
 def _drift_bet(s: _Sim, b: _Bet, how: str):

@@ -85,6 +85,9 @@ PLUS_ONE = timezone(timedelta(hours=1))
 MS = timedelta(milliseconds=1)
 
 
+BOOK = "book_adjustment"
+
+
 @dataclass(frozen=True, order=True)
 class ExpectedCashbackFinding:
     check: str  # spec 7.2 code
@@ -92,10 +95,19 @@ class ExpectedCashbackFinding:
     transaction_type: int  # 1 or -1: the make's / accept's type the finding is about
     user_id: str | None  # the make's partner_user_id (cashback_unknown: the accept's)
     amount: Decimal  # see the module docstring
+    # spec section 8, from what the simulation did to the player's wallet
+    owed_to: str = "unknown"
+    correction: Decimal | None = None
+    action: str = "investigate"
 
     def key(self) -> tuple:
         amount = self.amount.quantize(EIGHT_PLACES)
         return (self.check, self.cashback_id, self.transaction_type, self.user_id, amount)
+
+    def owed(self) -> tuple:
+        """The key with who is owed, the correction and the action."""
+        correction = None if self.correction is None else self.correction.quantize(EIGHT_PLACES)
+        return (*self.key(), self.owed_to, correction, self.action)
 
 
 @dataclass
@@ -313,8 +325,21 @@ class _Sim:
         hour = (moment - (self.window_from - timedelta(hours=3))) // timedelta(hours=1)
         return self.tokens[min(max(hour, 0), len(self.tokens) - 1)]
 
-    def expect(self, check: str, c: _Cashback, ttype: int, amount: Decimal, user: str = "") -> None:
-        finding = ExpectedCashbackFinding(check, c.cid, ttype, user or c.user, amount)
+    def expect(
+        self,
+        check: str,
+        c: _Cashback,
+        ttype: int,
+        amount: Decimal,
+        owed: tuple[str, Decimal | None, str] = ("unknown", None, "investigate"),
+        user: str = "",
+    ) -> None:
+        """``owed``: who is owed, the correction and the action (spec section 8);
+        nothing is owed when no money is at issue."""
+        owed_to, correction, action = ("none", None, "none") if amount == 0 else owed
+        finding = ExpectedCashbackFinding(
+            check, c.cid, ttype, user or c.user, amount, owed_to, correction, action
+        )
         self.expected.append(finding)
 
     def make(self, c: _Cashback, ttype: int = 1, at: datetime | None = None) -> dict:
@@ -456,7 +481,7 @@ class _Sim:
         self.make(c)
         first = self.accept(c, c.at + self.delay(200, 10_000))
         self.accept(c, first["logged_at"] + self.delay(1_000, 20_000))
-        self.expect("cashback_paid_twice", c, 1, c.amount)
+        self.expect("cashback_paid_twice", c, 1, c.amount, ("house", -c.amount, BOOK))
 
     def d_paid_three_times(self) -> None:
         c = self.cashback()
@@ -466,7 +491,7 @@ class _Sim:
         second = self.accept(c, at + self.delay(1_000, 5_000), timeout=True)
         self.resend(second, second["logged_at"] + self.delay(1_000, 5_000))  # same PTI: one
         self.accept(c, second["logged_at"] + self.delay(6_000, 20_000))
-        self.expect("cashback_paid_twice", c, 1, c.amount * 2)
+        self.expect("cashback_paid_twice", c, 1, c.amount * 2, ("house", -2 * c.amount, BOOK))
 
     def d_paid_twice_resent_make(self) -> None:
         c = self.cashback()
@@ -475,7 +500,7 @@ class _Sim:
         again = c.at + self.delay(5_000, 9_000)
         self.make(c, at=again)
         self.accept(c, again + self.delay(200, 4_000))  # booked again instead of 103804
-        self.expect("cashback_paid_twice", c, 1, c.amount)
+        self.expect("cashback_paid_twice", c, 1, c.amount, ("house", -c.amount, BOOK))
 
     def d_cancel_unpaid_rejected(self) -> None:
         c = self.cashback(end=self.window_to - timedelta(hours=4))
@@ -485,21 +510,22 @@ class _Sim:
         cancel_at = c.at + self.delay(120_000, 3 * 3_600_000)
         self.make(c, ttype=-1, at=cancel_at)
         self.accept(c, cancel_at + self.delay(), ttype=-1)
-        self.expect("cashback_cancel_unpaid", c, -1, c.amount)
-        self.expect("cashback_rejected", c, 1, c.amount)
+        self.expect("cashback_cancel_unpaid", c, -1, c.amount, ("player", c.amount, BOOK))
+        # the cashback was cancelled: the cancellation's correction is the fix
+        self.expect("cashback_rejected", c, 1, c.amount, ("none", None, "none"))
 
     def d_cancel_without_payment(self) -> None:
         c = self.cashback()
         self.make(c, ttype=-1)
         self.accept(c, c.at + self.delay(), ttype=-1)
-        self.expect("cashback_cancel_unpaid", c, -1, c.amount)
+        self.expect("cashback_cancel_unpaid", c, -1, c.amount, ("player", c.amount, BOOK))
 
     def d_amount_more(self) -> None:
         c = self.cashback()
         self.make(c)
         delta = self.rng.choice((Decimal("0.01"), Decimal("1"), Decimal("0.00000001"), c.amount))
-        self.accept(c, c.at + self.delay(), amount=c.amount + delta)
-        self.expect("cashback_amount_mismatch", c, 1, delta)
+        self.accept(c, c.at + self.delay(), amount=c.amount + delta)  # paid delta too much
+        self.expect("cashback_amount_mismatch", c, 1, delta, ("house", -delta, BOOK))
 
     def d_amount_less(self) -> None:
         c = self.cashback()
@@ -509,7 +535,10 @@ class _Sim:
         accepted = (c.amount / 2).quantize(Decimal("0.01"))
         self.make(c)
         self.accept(c, c.at + self.delay(), amount=accepted)
-        self.expect("cashback_amount_mismatch", c, 1, accepted - c.amount)
+        self.expect(
+            "cashback_amount_mismatch", c, 1, accepted - c.amount,
+            ("player", c.amount - accepted, BOOK),
+        )  # fmt: skip
 
     def d_tax_differs(self) -> None:
         c = self.cashback(tax_on=True)
@@ -519,7 +548,7 @@ class _Sim:
         if c.tax + delta < 0:
             delta = -delta
         self.accept(c, c.at + self.delay(), tax=c.tax + delta)
-        self.expect("cashback_amount_mismatch", c, 1, delta)
+        self.expect("cashback_amount_mismatch", c, 1, delta)  # a tax difference: unknown
 
     def d_tax_not_made(self) -> None:
         c = self.cashback(tax_on=False)
@@ -543,7 +572,7 @@ class _Sim:
         self.make(c, ttype=-1, at=cancel_at)
         delta = Decimal("0.5")
         self.accept(c, cancel_at + self.delay(), ttype=-1, amount=c.amount + delta)
-        self.expect("cashback_amount_mismatch", c, -1, delta)
+        self.expect("cashback_amount_mismatch", c, -1, delta, ("player", delta, BOOK))
 
     def d_other_user(self) -> None:
         c = self.cashback()
@@ -573,26 +602,26 @@ class _Sim:
         self.make(c)
         first = self.accept(c, c.at + self.delay(200, 15_000), code=102145)
         self.accept(c, first["logged_at"] + self.delay(1_000, 8_000), code=103779)
-        self.expect("cashback_rejected", c, 1, c.amount)
+        self.expect("cashback_rejected", c, 1, c.amount, ("player", c.amount, "investigate"))
 
     def d_rejected_amount(self) -> None:
         c = self.cashback()
         self.make(c)
         self.accept(c, c.at + self.delay(), code=103801)
-        self.expect("cashback_rejected", c, 1, c.amount)
+        self.expect("cashback_rejected", c, 1, c.amount, ("player", c.amount, "investigate"))
 
     def d_rejected_no_amount(self) -> None:
         c = self.cashback()
         self.make(c)
         self.accept(c, c.at + self.delay(), code=103753, amount=None, tax=None)
-        self.expect("cashback_rejected", c, 1, c.amount)
+        self.expect("cashback_rejected", c, 1, c.amount, ("player", c.amount, "investigate"))
 
     def d_rejected_late(self) -> None:
         c = self.cashback()
         self.make(c)
         self.accept(c, c.at + self.delay(31_000, 120_000), code=102823)
-        self.expect("cashback_rejected", c, 1, c.amount)
-        self.expect("cashback_late_accept", c, 1, c.amount)
+        self.expect("cashback_rejected", c, 1, c.amount, ("player", c.amount, "investigate"))
+        self.expect("cashback_late_accept", c, 1, c.amount, ("none", None, "none"))
 
     def d_missing(self) -> None:
         c = self.cashback()
@@ -608,13 +637,13 @@ class _Sim:
         c = self.cashback()
         self.make(c)
         self.accept(c, c.at + self.delay(31_000, 120_000))
-        self.expect("cashback_late_accept", c, 1, c.amount)
+        self.expect("cashback_late_accept", c, 1, c.amount, ("none", None, "none"))
 
     def d_late_by_a_millisecond(self) -> None:
         c = self.cashback()
         self.make(c)
         self.accept(c, c.at + ACCEPT_DEADLINE + MS)
-        self.expect("cashback_late_accept", c, 1, c.amount)
+        self.expect("cashback_late_accept", c, 1, c.amount, ("none", None, "none"))
 
     # ----- around the window: never reported
 
@@ -982,6 +1011,9 @@ def expected_document(s: CashbackScenario, inputs: dict[str, WriteResult]) -> di
                 "transaction_type": f.transaction_type,
                 "user_id": f.user_id,
                 "amount": _plain(f.amount),
+                "owed_to": f.owed_to,
+                "correction": None if f.correction is None else _plain(f.correction),
+                "action": f.action,
             }
             for f in s.expected
         ],

@@ -36,7 +36,7 @@ from reconcile.resources import sql
 from reconcile.text import money
 from reconcile.window import Window
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The tables of records whose ids a run gives out (sql/store_schema.sql).
 RECORD_TABLES = ("calls", "bookings", "makes", "accepts", "booking_matches")
@@ -53,10 +53,21 @@ def _record_tables_without_keys(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE {table}_schema_1")
 
 
+def _findings_owed(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 2 -> 3: findings carry who is owed, the correction and the action
+    (spec section 8).  Findings kept before it have them empty."""
+    for table in ("run_findings", "finding_register"):
+        for column, kind in (("counterparty_id", "VARCHAR"), ("session_id", "VARCHAR"),
+                             ("owed_to", "VARCHAR"), ("correction", "DECIMAL(38, 8)"),
+                             ("action", "VARCHAR")):  # fmt: skip
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+
+
 #: Steps that bring a store of version N to N + 1, in one transaction with the
 #: update of schema_info.
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _record_tables_without_keys,
+    2: _findings_owed,
 }
 
 
@@ -354,11 +365,11 @@ def open_backlog(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list
     """Breaks from earlier windows that the data still shows, oldest first."""
     names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
              "transaction_type", "user_id", "currency", "amount", "status", "first_seen_at",
-             "nights_seen", "detail")  # fmt: skip
+             "nights_seen", "detail", "owed_to", "correction", "action")  # fmt: skip
     rows = con.execute(
         """SELECT finding_id, "check", severity, bet_id, transaction_id, cashback_id,
                   transaction_type, user_id, currency, amount, status, first_seen_at,
-                  nights_seen, detail
+                  nights_seen, detail, owed_to, correction, action
            FROM finding_register
            WHERE kind = ? AND status <> 'resolved' AND last_seen_run = ?
              AND finding_id NOT IN (SELECT finding_id FROM findings)

@@ -115,3 +115,9 @@ CREATE OR REPLACE TEMP MACRO finding_id(check_code, bet, tx, cashback, ttype, us
                             coalesce(cashback, ''), coalesce(CAST(ttype AS VARCHAR), ''),
                             CASE WHEN extra IS NOT NULL THEN coalesce(user_key, '') ELSE '' END,
                             coalesce(extra, ''))), 1, 16);
+
+-- Who is owed, by the sign of a correction booked on the player's wallet (spec
+-- section 8): a credit is owed to the player, a debit to the house.
+CREATE OR REPLACE TEMP MACRO owed_by_sign(correction) AS CASE
+    WHEN correction > 0 THEN 'player' WHEN correction < 0 THEN 'house' ELSE 'none'
+END;

@@ -49,21 +49,21 @@ WHERE nth = 1;
 -- and a PAYOUT.  `reported_balance` is the balance the call's answer must agree
 -- with for that kind (a PayInOut's balance is after its PAYOUT).
 CREATE OR REPLACE TEMP TABLE call_kinds AS
-SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, http_status,
-       response_code, error, 'PAYIN' AS kind,
+SELECT call_id, bet_id, request_id, session_id, counterparty_id, operation, outcome,
+       event_time, http_status, response_code, error, 'PAYIN' AS kind,
        CASE operation WHEN 'pay-in' THEN transaction_id ELSE bet_transaction_id END AS tx,
        bet_amount AS sent_amount,
        CASE operation WHEN 'pay-in' THEN balance END AS reported_balance
 FROM scope_calls WHERE operation IN ('pay-in', 'pay-in-out')
 UNION ALL
-SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, http_status,
-       response_code, error, 'PAYOUT',
+SELECT call_id, bet_id, request_id, session_id, counterparty_id, operation, outcome,
+       event_time, http_status, response_code, error, 'PAYOUT',
        CASE operation WHEN 'pay-out' THEN transaction_id ELSE win_transaction_id END,
        win_amount, balance
 FROM scope_calls WHERE operation IN ('pay-out', 'pay-in-out')
 UNION ALL
-SELECT call_id, bet_id, request_id, session_id, operation, outcome, event_time, http_status,
-       response_code, error, 'REFUND', NULL, NULL, balance
+SELECT call_id, bet_id, request_id, session_id, counterparty_id, operation, outcome,
+       event_time, http_status, response_code, error, 'REFUND', NULL, NULL, balance
 FROM scope_calls WHERE operation = 'refund';
 
 -- Every way a booking and a call of its kind can be tied: 1 by transaction id,
@@ -160,7 +160,9 @@ SELECT bet_id,
        min(transaction_id) FILTER (WHERE type = 'PAYOUT') AS a_payout_tx,
        min(transaction_id) FILTER (WHERE type = 'REFUND') AS a_refund_tx,
        min(user_id) AS any_user,
-       min(currency) AS currency
+       min(currency) AS currency,
+       min(session_id) AS booked_session,
+       min(counterparty_id) AS booked_counterparty
 FROM provider_bookings
 GROUP BY bet_id;
 
@@ -187,7 +189,8 @@ SELECT bet_id,
        greatest(arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYIN'),
                 arg_max_null(session_id, recency) FILTER (WHERE kind = 'PAYOUT'),
                 arg_max_null(session_id, recency) FILTER (WHERE kind = 'REFUND'))
-           AS session_id
+           AS session_id,
+       min(counterparty_id) AS sent_counterparty
 FROM ordered_calls
 GROUP BY bet_id;
 
@@ -252,7 +255,10 @@ SELECT f.bet_id, f.first_event,
        f.last_win_sent, f.last_payout_operation, f.last_payout_outcome, f.stake_sent,
        coalesce(CASE WHEN f.payins > 1 THEN m.payin_user ELSE f.one_payin_user END,
                 f.any_user, o.user_id) AS user_id,
-       coalesce(f.currency, o.currency) AS currency
+       coalesce(f.currency, o.currency) AS currency,
+       -- where a remedy is booked or asked for: the bet's own bookings first
+       coalesce(f.booked_session, f.session_id) AS session_id,
+       coalesce(f.booked_counterparty, f.sent_counterparty) AS counterparty_id
 FROM bet_both_sides f
 LEFT JOIN several m ON m.bet_id = f.bet_id
 LEFT JOIN session_owners o ON o.session_id = f.session_id;

@@ -107,7 +107,10 @@ CREATE TABLE IF NOT EXISTS run_findings (
     user_id VARCHAR, currency VARCHAR,
     amount DECIMAL(38, 8) NOT NULL, detail VARCHAR NOT NULL,
     occurred_at TIMESTAMPTZ, anchor_at TIMESTAMPTZ,
-    status VARCHAR, status_note VARCHAR      -- as reported: register state, acknowledgements
+    status VARCHAR, status_note VARCHAR,     -- as reported: register state, acknowledgements
+    -- schema 3 (spec section 8): who is owed, the correction and the action
+    counterparty_id VARCHAR, session_id VARCHAR,
+    owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR
 );
 
 -- One row per break ever found, and where it stands now.
@@ -128,5 +131,8 @@ CREATE TABLE IF NOT EXISTS finding_register (
     nights_seen    INTEGER NOT NULL,          -- runs (windows) that found it present
     status         VARCHAR NOT NULL,          -- new | persisting | resolved | reopened
     resolved_run   INTEGER,
-    resolved_at    TIMESTAMPTZ                -- the cutoff of the run that no longer found it
+    resolved_at    TIMESTAMPTZ,               -- the cutoff of the run that no longer found it
+    -- schema 3, as last seen: who is owed, the correction and the action
+    counterparty_id VARCHAR, session_id VARCHAR,
+    owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR
 );

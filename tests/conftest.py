@@ -51,6 +51,31 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(stream))
 
 
+def owed_of(row: dict) -> tuple:
+    """A findings.csv row's spec-8 columns: owed_to, correction (exact, or None), action."""
+    correction = (
+        Decimal(row["correction"]).quantize(Decimal("0.00000001")) if row["correction"] else None
+    )
+    return (row["owed_to"], correction, row["action"])
+
+
+def owed_keys(out_dir: Path) -> set[tuple]:
+    """findings.csv as ``finding_keys`` plus who is owed, the correction and the action."""
+    return {
+        key + owed_of(row)
+        for key, row in zip(
+            _keys(read_csv(out_dir / "findings.csv")),
+            read_csv(out_dir / "findings.csv"),
+            strict=True,
+        )
+    }
+
+
+def _keys(rows: list[dict]) -> list[tuple]:
+    return [(r["check"], r["bet_id"] or None, r["transaction_id"] or None, r["user_id"] or None,
+             Decimal(r["amount"]).quantize(Decimal("0.00000001"))) for r in rows]  # fmt: skip
+
+
 def finding_keys(out_dir: Path) -> set[tuple]:
     """findings.csv as ``{(check, bet_id, transaction_id, user_id, amount)}``, blanks as None."""
     keys = set()

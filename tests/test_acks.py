@@ -104,6 +104,21 @@ def test_an_acknowledged_break_is_listed_but_does_not_fail(night, capsys):
     assert summary["exit_status"] == 0
 
 
+def test_an_acknowledged_break_keeps_its_direction_but_is_not_booked_again(night, capsys):
+    before = read_csv(night["tmp"] / "out" / "remediation.csv")
+    assert [(r["finding_id"], r["amount"]) for r in before] == [(night["id"], "-20.00")]
+    ack(night, capsys)
+    out = night["tmp"] / "out2"
+    run(night["files"], out, capsys, 0, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
+    row = read_csv(out / "findings.csv")[0]
+    assert (row["owed_to"], row["correction"], row["action"]) == (
+        "house", "-20.00", "book_adjustment")  # fmt: skip
+    assert read_csv(out / "remediation.csv") == []
+    owed = json.loads((out / "summary.json").read_text())["owed"]
+    assert owed["by_currency"] == [] and owed["acknowledged_left_out"] == 1
+    assert "1 acknowledged finding is listed below" in (out / "report.html").read_text()
+
+
 def test_the_same_break_keeps_its_id_on_a_rerun(night, capsys):
     out = night["tmp"] / "again"
     run(night["files"], out, capsys, 1)

@@ -11,12 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import describe_difference, invoke, read_csv, read_summary
+from conftest import describe_difference, invoke, owed_of, read_csv, read_summary
 
 from reconcile import simulate_cashback as sim
 
 
-def cashback_keys(out: Path) -> set[tuple]:
+def cashback_keys(out: Path, owed: bool = False) -> set[tuple]:
+    """findings.csv as the generator's keys; with ``owed``, plus spec 8's columns."""
     return {
         (
             r["check"],
@@ -25,6 +26,7 @@ def cashback_keys(out: Path) -> set[tuple]:
             r["user_id"] or None,
             Decimal(r["amount"]).quantize(Decimal("0.00000001")),
         )
+        + (owed_of(r) if owed else ())
         for r in read_csv(out / "findings.csv")
     }
 
@@ -66,6 +68,10 @@ def test_every_cashback_defect_is_found_and_nothing_else(scenario, tmp_path, cap
     written, out = run_cashback(scenario, tmp_path, form, capsys)
     actual = cashback_keys(out)
     assert actual == scenario.expected_set(), describe_difference(scenario.expected_set(), actual)
+    owed = {f.owed() for f in scenario.expected}
+    assert cashback_keys(out, owed=True) == owed, describe_difference(
+        owed, cashback_keys(out, owed=True)
+    )
     summary = read_summary(out)
     by_name = {Path(i["path"]).name: i for i in summary["inputs"]}
     for result in written.values():

@@ -10,12 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import describe_difference, finding_keys, invoke, read_csv, read_summary
+from conftest import (
+    describe_difference,
+    finding_keys,
+    invoke,
+    owed_keys,
+    read_csv,
+    read_summary,
+)
 
 from reconcile import simulate
 from reconcile.window import iso
 
-OUTPUTS = ("report.html", "findings.csv", "summary.json", "rejects.csv")
+OUTPUTS = ("report.html", "findings.csv", "summary.json", "rejects.csv", "remediation.csv",
+           "provider_actions.csv")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +86,8 @@ def test_every_injected_defect_is_found_and_nothing_else(scenario, tmp_path, cap
     _, out = run_form(scenario, tmp_path, form, capsys)
     actual = finding_keys(out)
     assert actual == scenario.expected_set(), describe_difference(scenario.expected_set(), actual)
+    owed = {f.owed() for f in scenario.expected}
+    assert owed_keys(out) == owed, describe_difference(owed, owed_keys(out))
     assert sorted(p.name for p in out.iterdir()) == sorted((*OUTPUTS, ".reconcile-report"))
 
 

@@ -6,7 +6,9 @@
 -- chain starts with the user's earliest loaded booking.  A snapshot is checked when
 -- as_of is at or before the cutoff, whatever the window (spec section 4), so it has
 -- no anchor.  Money at issue: the difference (both, when a booking breaks the
--- chain both ways).
+-- chain both ways).  A chain break is undone by booking the opposite of its signed
+-- differences (a balance_before that jumped up by d, an after d above the
+-- arithmetic: -d); which booking a snapshot's difference comes from is unknown.
 WITH chain AS (
     SELECT b.*,
            lag(b.balance_after) OVER w AS previous_after,
@@ -59,7 +61,10 @@ SELECT 'balance_drift' AS "check", k.bet_id, k.transaction_id, k.user_id, k.curr
                 || money_text(k.amount) || ' (' || k.type || ') is ' || money_text(k.expected_after) END
        ) AS detail,
        k.created_at AS occurred_at,
-       k.created_at AS anchor_at, NULL AS key_extra
+       k.created_at AS anchor_at, NULL AS key_extra,
+       k.counterparty_id, k.session_id,
+       owed_by_sign(-(k.gap + k.slip)) AS owed_to, -(k.gap + k.slip) AS correction,
+       'book_adjustment' AS action
 FROM breaks k
 WHERE k.gap <> 0 OR k.slip <> 0
 UNION ALL
@@ -69,7 +74,8 @@ SELECT 'balance_drift', NULL, NULL, l.user_id, l.currency,
            || ', the ledger''s last balance_after by then is ' || money_text(l.balance_after)
            || ' (tx ' || l.transaction_id || ')',
        l.as_of,
-       NULL, coalesce(l.currency, '') || '@' || time_text(l.as_of)
+       NULL, coalesce(l.currency, '') || '@' || time_text(l.as_of),
+       NULL, NULL, 'unknown', NULL, 'investigate'
 FROM last_before_snapshot l CROSS JOIN run_params p
 WHERE l.nth = 1
   AND l.balance <> l.balance_after

@@ -7,7 +7,9 @@ SELECT 'unmatched_ledger' AS "check", m.bet_id, m.transaction_id, m.user_id, m.c
            || ' (request ' || coalesce(m.request_id, 'none')
            || '); the provider log has no call for it' AS detail,
        m.created_at AS occurred_at,
-       f.first_event AS anchor_at, NULL AS key_extra
+       f.first_event AS anchor_at, NULL AS key_extra,
+       m.counterparty_id, m.session_id,
+       'unknown' AS owed_to, NULL AS correction, 'investigate' AS action
 FROM matched_bookings m
 LEFT JOIN bet_facts f ON f.bet_id = m.bet_id
 WHERE m.call_id IS NULL

@@ -4,7 +4,9 @@ SELECT 'cashback_late_accept' AS "check", m.cashback_id, m.transaction_type,
        m.partner_user_id AS user_id, m.currency, m.amount,
        'first accept came ' || CAST(r.first_accept_at - m.first_sent_at AS VARCHAR)
            || ' after the make (' || time_text(m.first_sent_at) || '); the limit is 30 s' AS detail,
-       r.first_accept_at AS occurred_at, c.anchor_at, NULL AS key_extra
+       r.first_accept_at AS occurred_at, c.anchor_at, NULL AS key_extra,
+       NULL AS counterparty_id, NULL AS session_id,
+       'none' AS owed_to, NULL AS correction, 'none' AS action
 FROM cashback_makes m
 JOIN make_answers r ON r.cashback_id = m.cashback_id AND r.transaction_type = m.transaction_type
 JOIN cashback_anchor c ON c.cashback_id = m.cashback_id

@@ -1,5 +1,6 @@
 -- cashback_paid_twice: two or more successful (200) payment accepts with different
--- PartnerTransactionId.  Money at issue: the payments after the first.
+-- PartnerTransactionId.  Money at issue: the payments after the first, debited
+-- back (spec section 8).
 WITH paid AS (
     SELECT a.*,
            row_number() OVER (PARTITION BY a.cashback_id
@@ -16,7 +17,10 @@ SELECT 'cashback_paid_twice' AS "check", p.cashback_id, 1 AS transaction_type,
            || money_text(sum(p.amount) FILTER (WHERE p.nth > 1)) || ' paid in excess' AS detail,
        min(p.first_success_at) AS occurred_at,
        any_value(c.anchor_at) AS anchor_at,
-       NULL AS key_extra
+       NULL AS key_extra,
+       NULL AS counterparty_id, NULL AS session_id,
+       'house' AS owed_to, -sum(p.amount) FILTER (WHERE p.nth > 1) AS correction,
+       'book_adjustment' AS action
 FROM paid p
 JOIN cashback_anchor c ON c.cashback_id = p.cashback_id
 LEFT JOIN cashback_makes m ON m.cashback_id = p.cashback_id AND m.transaction_type = 1

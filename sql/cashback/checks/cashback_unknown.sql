@@ -6,7 +6,9 @@ SELECT 'cashback_unknown' AS "check", a.cashback_id, a.transaction_type,
            || ', PartnerTransactionId ' || coalesce(a.partner_transaction_id, 'none')
            || ') for a cashback and type that no make request was sent for' AS detail,
        a.first_logged_at AS occurred_at, c.anchor_at,
-       coalesce(a.partner_transaction_id, '') AS key_extra
+       coalesce(a.partner_transaction_id, '') AS key_extra,
+       NULL AS counterparty_id, NULL AS session_id,
+       'unknown' AS owed_to, NULL AS correction, 'investigate' AS action
 FROM cashback_accepts a
 JOIN cashback_anchor c ON c.cashback_id = a.cashback_id
 WHERE NOT EXISTS (SELECT 1 FROM cashback_makes m

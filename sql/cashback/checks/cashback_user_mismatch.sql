@@ -6,7 +6,9 @@ SELECT 'cashback_user_mismatch' AS "check", a.cashback_id, a.transaction_type,
            || m.partner_user_id || ' (ErrorCode ' || a.error_code || ', PartnerTransactionId '
            || coalesce(a.partner_transaction_id, 'none') || ')' AS detail,
        a.first_logged_at AS occurred_at, c.anchor_at,
-       coalesce(a.partner_transaction_id, '') AS key_extra
+       coalesce(a.partner_transaction_id, '') AS key_extra,
+       NULL AS counterparty_id, NULL AS session_id,
+       'unknown' AS owed_to, NULL AS correction, 'investigate' AS action
 FROM cashback_accepts a
 JOIN cashback_makes m ON m.cashback_id = a.cashback_id AND m.transaction_type = a.transaction_type
 JOIN cashback_anchor c ON c.cashback_id = a.cashback_id
