@@ -19,7 +19,7 @@ Conventions, where the spec leaves them open:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -72,6 +72,10 @@ CHECKS = {
         Check("balance_mismatch", "high", "Reported balance differs from ledger",
               "The balance the aggregator answered the provider differs from the ledger's "
               "balance after that booking."),
+        Check("input_gap", "high", "Input looks incomplete",
+              "In these hours one side has far fewer records than the other: a log file or an "
+              "export is probably missing or cut short. Findings in those hours may be its "
+              "doing rather than breaks (they are marked); check the inputs first."),
         Check("unmatched_ledger", "medium", "Booking with no provider call",
               "A booking under the provider's name that no call in its log accounts for."),
         Check("open_bet", "low", "Bet still open",
@@ -121,8 +125,9 @@ FINDING_COLUMNS = """
     session_id       VARCHAR,
     owed_to          VARCHAR NOT NULL,  -- player | house | none | unknown
     correction       DECIMAL(38, 8),    -- signed ADJUSTMENT on the player's wallet; NULL: none
-    action           VARCHAR NOT NULL   -- provider_settle | provider_resend_payout |
+    action           VARCHAR NOT NULL,  -- provider_settle | provider_resend_payout |
                                         -- book_adjustment | investigate | none
+    suspect_input_gap BOOLEAN NOT NULL DEFAULT false  -- in an hour of an input_gap (spec 9)
 """
 
 
@@ -136,7 +141,11 @@ class Domain:
     latest_time: str  # SQL: the default cutoff, the latest time in its data
     totals: str  # sql file: money per currency for the report
     totals_columns: tuple[tuple[str, str, str], ...]  # (name, label, count|money|text)
+    #: sql files run after the checks, on all their findings: who is owed (spec 8),
+    #: the marks of an input gap (spec 9)
+    after_checks: tuple[str, ...] = ("owed",)
     remember: str | None = None  # sql file keeping what the trace needs, after the checks
+    hourly: str | None = None  # sql file: the window's volume per hour (spec 9), if compared
 
 
 DOMAINS = {
@@ -146,7 +155,7 @@ DOMAINS = {
         tuple(f"checks/{name}" for name in (
             "open_bet", "missing_payout", "missing_payin", "duplicates", "payout_and_refund",
             "orphan_settlement", "amount_mismatch", "status_mismatch", "unmatched_ledger",
-            "balance_mismatch", "balance_drift")),
+            "balance_mismatch", "balance_drift", "input_gap")),
         """SELECT max(t) FROM (SELECT max(event_time) AS t FROM calls
                                 UNION ALL SELECT max(created_at) FROM bookings
                                 UNION ALL SELECT max(as_of) FROM snapshots)""",
@@ -155,7 +164,9 @@ DOMAINS = {
          ("bookings", "Bookings", "count"), ("stakes", "Stakes", "money"),
          ("wins", "Wins", "money"), ("refunds", "Refunds", "money"),
          ("net", "Net (stakes - wins - refunds)", "money")),
+        after_checks=("owed", "suspect_input_gap"),
         remember="remember_matches",
+        hourly="hourly_in_window",
     ),
     "cashback": Domain(
         "cashback",
@@ -238,7 +249,8 @@ def find(
                 SELECT s.severity, r.*
                 FROM ({sql(name)}) AS r JOIN check_severity s ON s.code = r."check" """
         )
-    con.execute(sql("owed"))
+    for name in checks.after_checks:
+        con.execute(sql(name))
     if checks.remember:
         con.execute(sql(checks.remember))
     con.execute(
@@ -253,6 +265,31 @@ def find(
               OR ((p.window_start IS NULL OR f.anchor_at >= p.window_start)
                   AND (p.window_end IS NULL OR f.anchor_at < p.window_end))"""
     )
+
+
+def hourly_volume(con: duckdb.DuckDBPyConnection, window: Window, domain: str) -> list[dict]:
+    """Every hour of the window (up to the cutoff) with both sides' records and the
+    short side of an input gap (spec section 9); [] for a domain that has none."""
+    query = DOMAINS[domain].hourly
+    if query is None:
+        return []
+    found = {hour: (calls, bookings, side)
+             for hour, calls, bookings, side in con.execute(sql(query)).fetchall()}  # fmt: skip
+    if not found:
+        return []
+    first = window.start or min(found)
+    last = (
+        min(t for t in (window.end, window.cutoff) if t is not None) if window.end else max(found)
+    )
+    if last - first > timedelta(days=62):  # a window of months: the hours that hold records
+        return [{"hour": h, "calls": c, "bookings": b, "side": side}
+                for h, (c, b, side) in sorted(found.items())]  # fmt: skip
+    hours, hour = [], first.replace(minute=0, second=0, microsecond=0)
+    while hour < last or (hour == last and window.end is None):
+        calls, bookings, side = found.get(hour, (0, 0, None))
+        hours.append({"hour": hour, "calls": calls, "bookings": bookings, "side": side})
+        hour += timedelta(hours=1)
+    return hours
 
 
 def totals_per_currency(con: duckdb.DuckDBPyConnection, domain: str = "provider") -> list[dict]:

@@ -753,6 +753,32 @@ def _redact_csv_cells(raw: str, secret_positions: list[int]) -> str:
     return out.getvalue()
 
 
+#: Where each kind's records are kept, and the time each record happened at.
+EVENT_TIMES = {
+    "provider": ("calls", "event_time"),
+    "ledger": ("bookings", "created_at"),
+    "balances": ("snapshots", "as_of"),
+    "make": ("makes", "sent_at"),
+    "accept": ("accepts", "logged_at"),
+}
+
+
+def event_spans(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> dict[int, tuple]:
+    """Per file id, the first and last event time its records hold (spec section 9),
+    also for a file an earlier run of the store loaded."""
+    spans: dict[int, tuple] = {}
+    for kind, (table, column) in EVENT_TIMES.items():
+        ids = [s.file_id for s in sources if s.kind == kind and s.file_id is not None]
+        if ids:
+            rows = con.execute(
+                f"SELECT file_id, min({column}), max({column}) FROM {table} "
+                "WHERE file_id IN (SELECT unnest(?)) GROUP BY file_id",
+                [ids],
+            ).fetchall()
+            spans |= {file_id: (first, last) for file_id, first, last in rows}
+    return spans
+
+
 def raw_text_of(source: SourceFile, lines: set[int], con: duckdb.DuckDBPyConnection) -> dict:
     """The redacted text of the given records of one file, by line number."""
     if source.format == "parquet":

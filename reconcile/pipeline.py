@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,7 +49,7 @@ class Presentation:
     def finding_columns(self) -> list[str]:
         return ["finding_id", "status", "check", "severity", *self.key_columns,
                 "currency", "amount", "owed_to", "correction", "action", "detail",
-                "occurred_at", "status_note"]  # fmt: skip
+                "occurred_at", "suspect_input_gap", "status_note"]  # fmt: skip
 
 
 PRESENTATIONS = {
@@ -205,7 +205,10 @@ def trace_store(db: Path, selector: str, value: str, limit: int) -> Trace:
 # Outputs
 
 
-def input_summaries(sources: list[load.SourceFile], run_id: int) -> list[report.InputSummary]:
+def input_summaries(
+    con: duckdb.DuckDBPyConnection, sources: list[load.SourceFile], run_id: int
+) -> list[report.InputSummary]:
+    spans = load.event_spans(con, sources)
     return [
         report.InputSummary(
             kind=s.kind,
@@ -217,6 +220,8 @@ def input_summaries(sources: list[load.SourceFile], run_id: int) -> list[report.
             collapsed=s.collapsed,
             rejected=s.rejected,
             loaded_by_run=None if s.is_new(run_id) else s.loaded_by,
+            first_event=spans.get(s.file_id, (None, None))[0],
+            last_event=spans.get(s.file_id, (None, None))[1],
         )
         for s in sources
     ]
@@ -256,6 +261,26 @@ def check_summaries(rows: list[dict], domain: str) -> list[report.CheckSummary]:
         )
         for c in ordered
     ]
+
+
+def gap_summary(rows: list[dict], hours: list[dict]) -> list[report.InputGap]:
+    """The window's input gaps (spec section 9), each with the findings marked
+    suspect because their time falls in its hours."""
+    side_of = {h["hour"]: h["side"] for h in hours if h["side"]}
+    gaps = []
+    for row in rows:  # an input_gap's time is its first hour
+        if row["check"] == "input_gap" and row["occurred_at"] in side_of:
+            gaps.append(report.InputGap(side_of[row["occurred_at"]], row["occurred_at"], 0, 0))
+    for gap in gaps:
+        hour = gap.first_hour
+        while side_of.get(hour) == gap.side:
+            gap.hours += 1
+            hour += timedelta(hours=1)
+        gap.suspect = sum(
+            1 for row in rows
+            if row["suspect_input_gap"] and gap.first_hour <= row["occurred_at"] < hour
+        )  # fmt: skip
+    return gaps
 
 
 def owed_summary(rows: list[dict]) -> report.Owed:
@@ -363,6 +388,7 @@ def summary_document(
         "findings": {
             "total": context.total_findings,
             "by_severity": context.severity_counts,
+            "suspect_input_gap": sum(g.suspect for g in context.gaps),
             "by_check": {
                 c.check: {"severity": c.severity, "count": c.count, "amount": c.money}
                 for c in context.checks
@@ -374,6 +400,10 @@ def summary_document(
             "acknowledged_left_out": context.owed.acknowledged,
             "keys_with_several_corrections": context.owed.several,
         },
+        "input_gaps": [
+            {"side": g.side, "from": g.first_hour, "hours": g.hours, "suspect_findings": g.suspect}
+            for g in context.gaps
+        ],
         "totals": context.totals,
         "inputs": [asdict(i) for i in context.inputs],
         "rejects": context.rejects,
@@ -413,6 +443,7 @@ def build_context(
     known: dict[str, acks.Ack],
 ) -> report.ReportContext:
     rows = ordered_findings(con)
+    hours = findings.hourly_volume(con, done.window, job.domain)
     acks.apply(con, rows, known, done.window.cutoff)
     store.record_statuses(con, record, rows)
     checks = check_summaries(rows, job.domain)
@@ -430,7 +461,7 @@ def build_context(
         parties=done.parties,
         fail_on=job.fail_on,
         exit_status=exit_status_for(rows, job.fail_on),
-        inputs=input_summaries(done.sources, record.run_id),
+        inputs=input_summaries(con, done.sources, record.run_id),
         totals=findings.totals_per_currency(con, job.domain),
         totals_columns=list(domain.totals_columns),
         checks=checks,
@@ -441,6 +472,8 @@ def build_context(
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
         owed=owed_summary(rows),
+        volume=report.volume_chart(hours),
+        gaps=gap_summary(rows, hours),
     )
     if job.db is not None:
         add_history(con, context, record, known)

@@ -55,6 +55,8 @@ def safe_cell(value: object) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, Decimal):
         return money(value)
     if isinstance(value, datetime):
@@ -157,6 +159,76 @@ def trend_charts(nights: list[dict]) -> list[Chart]:
     return charts
 
 
+#: Both sides of the hourly volume chart: (key, name, colour).
+VOLUME_SERIES = (("calls", "provider log", "#1c5fb8"), ("bookings", "ledger", "#2b8a3e"))
+SIDE_NAMES = {"provider_log": "the provider log", "ledger": "the ledger export"}
+
+
+@dataclass
+class VolumeChart:
+    """Both sides' records per hour of the window, the gap hours shaded (spec 9)."""
+
+    width: int
+    height: int
+    bar_width: int
+    top_label: str
+    bars: list[Bar]
+    shades: list[tuple[int, int, str]]  # x, width, title
+    labels: list[tuple[int, str]]
+
+
+def volume_chart(hours: list[dict]) -> VolumeChart | None:
+    """``hours``: per hour ``hour``, ``calls``, ``bookings`` and the short ``side`` or None."""
+    if not hours:
+        return None
+    step = max(4, min(40, 960 // len(hours)))
+    width = max(2, (step - 4) // 2)
+    peak = max(max(h["calls"], h["bookings"]) for h in hours) or 1
+    bars, shades, labels = [], [], []
+    for index, hour in enumerate(hours):
+        x = LEFT + index * step
+        when = iso(hour["hour"])[:13].replace("T", " ") + ":00"
+        if hour["side"]:
+            shades.append((x, step, f"{when}: {SIDE_NAMES[hour['side']]} looks incomplete"))
+        for offset, (key, name, colour) in enumerate(VOLUME_SERIES):
+            height = (Decimal(hour[key]) / peak * (CHART_HEIGHT - 10)).quantize(Decimal("0.1"))
+            x_bar = x + 2 + offset * width
+            bars.append(
+                Bar(
+                    x_bar,
+                    CHART_HEIGHT - height,
+                    height,
+                    colour,
+                    f"{when}: {hour[key]} in the {name}",
+                )
+            )
+        if index % max(1, len(hours) // 8) == 0:
+            labels.append((x + step // 2, when[5:] if len(hours) > 24 else when[11:]))
+    return VolumeChart(
+        width=LEFT + step * len(hours) + 10,
+        height=CHART_HEIGHT + 22,
+        bar_width=width,
+        top_label=str(peak),
+        bars=bars,
+        shades=shades,
+        labels=labels,
+    )
+
+
+@dataclass
+class InputGap:
+    """One run of gap hours of one side, and the findings that fall in it."""
+
+    side: str
+    first_hour: datetime
+    hours: int
+    suspect: int
+
+    @property
+    def side_name(self) -> str:
+        return SIDE_NAMES[self.side]
+
+
 # ---------------------------------------------------------------------------
 # The report's context
 
@@ -174,6 +246,8 @@ class InputSummary:
     collapsed: int
     rejected: int
     loaded_by_run: int | None = None  # set when an earlier run of the store loaded it
+    first_event: datetime | None = None  # the times its records hold (spec section 9)
+    last_event: datetime | None = None
 
 
 @dataclass
@@ -255,6 +329,9 @@ class ReportContext:
     rejects: int
     severity_counts: dict[str, int] = field(default_factory=dict)
     owed: Owed | None = None
+    #: Spec section 9: the window's hourly volume of both sides, and its gaps
+    volume: VolumeChart | None = None
+    gaps: list[InputGap] = field(default_factory=list)
     #: Only with a persistent store: nights side by side, what is still open
     #: from earlier nights, and what tonight's data resolved.
     trend: list[Chart] = field(default_factory=list)
@@ -460,6 +537,7 @@ def _environment() -> jinja2.Environment:
     env.filters["key_text"] = key_text
     env.filters["signed"] = lambda value: ("+" if value > 0 else "") + money(value, grouped=True)
     env.globals["ACTIONS"] = ACTIONS
+    env.globals["VOLUME_SERIES"] = VOLUME_SERIES
     env.filters["owed_label"] = lambda owed_to: OWED_LABELS.get(owed_to, "—")
     return env
 

@@ -35,6 +35,7 @@ __all__ = [
     "ExpectedFinding",
     "Scenario",
     "WriteResult",
+    "gap_hours",
     "main",
     "simulate",
     "write_balances_csv",
@@ -207,6 +208,64 @@ class Scenario:
         for f in self.expected:
             counts[f.check] += 1
         return counts
+
+    def occurred_at(self, finding: ExpectedFinding) -> datetime:
+        """The finding's time as spec section 9 words it, from the records: a booking's
+        finding its ``created_at``, ``balance_mismatch`` the call's, a snapshot's its
+        ``as_of``, ``open_bet`` its PAYIN booking, any other bet's finding the bet's
+        first event on either side."""
+        if finding.check in BOOKING_CHECKS and finding.transaction_id is not None:
+            return next(b["created_at"] for b in self.bookings
+                        if b["transaction_id"] == finding.transaction_id)  # fmt: skip
+        if finding.check == "balance_mismatch":
+            return next(c["event_time"] for c in self.calls
+                        if c["transaction_id"] == finding.transaction_id)  # fmt: skip
+        if finding.check == "balance_drift":  # no transaction: a snapshot's
+            return next(s["as_of"] for s in self.snapshots if s["user_id"] == finding.user_id)
+        bookings = [b for b in self.bookings if b["bet_id"] == finding.bet_id
+                    and b["counterparty_id"] == self.counterparty_id
+                    and b["created_at"] <= self.cutoff]  # fmt: skip
+        if finding.check == "open_bet":
+            return min(b["created_at"] for b in bookings if b["type"] == "PAYIN")
+        calls = [c["event_time"] for c in self.calls
+                 if c["bet_id"] == finding.bet_id and c["event_time"] <= self.cutoff]  # fmt: skip
+        return min([*calls, *(b["created_at"] for b in bookings)])
+
+
+#: Findings about one booking (spec section 9: their time is its ``created_at``).
+BOOKING_CHECKS = ("amount_mismatch", "status_mismatch", "unmatched_ledger", "balance_drift")
+
+#: Spec section 9's rule: an hour in which one side has at least this many records
+#: and the other fewer than a tenth as many.
+GAP_FLOOR, GAP_RATIO = 20, 10
+
+
+def gap_hours(
+    scenario: Scenario, calls: Iterable[dict], bookings: Iterable[dict]
+) -> dict[datetime, tuple[str, int, int]]:
+    """Spec section 9 worked out from the records that were written: per hour of the
+    window whose input looks incomplete, ``(short side, calls, bookings)``.  Counted are
+    the provider's every call (Balance calls too) and its own bookings, up to the
+    cutoff; a manual ADJUSTMENT is nobody's call and is not counted."""
+    counts: dict[datetime, list[int]] = {}
+
+    def count(at: datetime, side: int) -> None:
+        if scenario.window_from <= at < scenario.window_to and at <= scenario.cutoff:
+            counts.setdefault(at.replace(minute=0, second=0, microsecond=0), [0, 0])[side] += 1
+
+    for c in calls:
+        if c["counterparty_id"] == scenario.counterparty_id:
+            count(c["event_time"], 0)
+    for b in bookings:
+        if b["counterparty_id"] == scenario.counterparty_id and b["type"] != "ADJUSTMENT":
+            count(b["created_at"], 1)
+    gaps = {}
+    for hour, (n_calls, n_bookings) in sorted(counts.items()):
+        if n_bookings >= GAP_FLOOR and n_calls * GAP_RATIO < n_bookings:
+            gaps[hour] = ("provider_log", n_calls, n_bookings)
+        elif n_calls >= GAP_FLOOR and n_bookings * GAP_RATIO < n_calls:
+            gaps[hour] = ("ledger", n_calls, n_bookings)
+    return gaps
 
 
 @dataclass

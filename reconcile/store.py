@@ -55,11 +55,12 @@ def _record_tables_without_keys(con: duckdb.DuckDBPyConnection) -> None:
 
 def _findings_owed(con: duckdb.DuckDBPyConnection) -> None:
     """Schema 2 -> 3: findings carry who is owed, the correction and the action
-    (spec section 8).  Findings kept before it have them empty."""
+    (spec section 8), and whether an input gap may explain them (section 9).
+    Findings kept before it have them empty."""
     for table in ("run_findings", "finding_register"):
         for column, kind in (("counterparty_id", "VARCHAR"), ("session_id", "VARCHAR"),
                              ("owed_to", "VARCHAR"), ("correction", "DECIMAL(38, 8)"),
-                             ("action", "VARCHAR")):  # fmt: skip
+                             ("action", "VARCHAR"), ("suspect_input_gap", "BOOLEAN")):  # fmt: skip
             con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
 

@@ -18,6 +18,7 @@ WHERE "check" = 'cashback_rejected' AND transaction_type = 1
                       WHERE "check" = 'cashback_cancel_unpaid');
 
 -- No money at issue (two PAYOUTs of 0, a credit of 0): nothing is owed, whatever
--- the check's row says.
+-- the check's row says.  An input_gap has no money by definition: it stays
+-- unknown / investigate (spec section 9).
 UPDATE all_findings SET owed_to = 'none', correction = NULL, action = 'none'
-WHERE amount = 0;
+WHERE amount = 0 AND "check" <> 'input_gap';

@@ -37,6 +37,7 @@ UPDATE finding_register SET
     owed_to = a.owed_to,
     correction = a.correction,
     action = a.action,
+    suspect_input_gap = a.suspect_input_gap,
     resolved_run = NULL,
     resolved_at = NULL
 FROM all_findings a, current_run c
@@ -64,7 +65,7 @@ WHERE finding_register.kind = c.kind
 INSERT INTO finding_register BY NAME
 SELECT a.finding_id, c.kind, a."check", a.severity, a.bet_id, a.transaction_id,
        a.cashback_id, a.transaction_type, a.user_id, a.currency, a.amount, a.detail,
-       a.counterparty_id, a.session_id, a.owed_to, a.correction, a.action,
+       a.counterparty_id, a.session_id, a.owed_to, a.correction, a.action, a.suspect_input_gap,
        c.run_id AS first_seen_run, c.cutoff AS first_seen_at, c.run_id AS last_seen_run,
        c.cutoff AS last_seen_at, c.window_label AS last_seen_window, 1 AS nights_seen,
        'new' AS status

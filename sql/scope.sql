@@ -264,3 +264,41 @@ LEFT JOIN several m ON m.bet_id = f.bet_id
 LEFT JOIN session_owners o ON o.session_id = f.session_id;
 
 DROP TABLE bet_both_sides;
+
+-- Trusting the inputs (spec section 9): both sides' volume per hour, the
+-- provider's every logged call (Balance calls, failures and retries included;
+-- exact duplicates were collapsed and rejects left out when loading) by
+-- X-Timestamp and its own bookings by created_at, up to the cutoff.
+CREATE OR REPLACE TEMP TABLE hourly_volume AS
+WITH calls_per_hour AS (
+    SELECT date_trunc('hour', c.event_time) AS hour, count(*) AS calls
+    FROM calls c
+    WHERE c.event_time <= (SELECT cutoff FROM run_params)
+      AND (c.counterparty_id IS NULL
+           OR c.counterparty_id IN (SELECT counterparty_id FROM run_counterparties))
+    GROUP BY 1
+), bookings_per_hour AS (
+    SELECT date_trunc('hour', created_at) AS hour, count(*) AS bookings
+    FROM provider_bookings
+    GROUP BY 1
+)
+SELECT coalesce(c.hour, b.hour) AS hour, coalesce(c.calls, 0) AS calls,
+       coalesce(b.bookings, 0) AS bookings
+FROM calls_per_hour c FULL JOIN bookings_per_hour b ON b.hour = c.hour;
+
+-- An hour in which one side has at least 20 records and the other fewer than a
+-- tenth as many; hours after the window are left for the night they belong to
+-- (their files are not all in yet).  `run_start` groups adjacent hours of one
+-- side: the hours of a run share it.
+CREATE OR REPLACE TEMP TABLE gap_hours AS
+WITH short AS (
+    SELECT v.*,
+           CASE WHEN v.bookings >= 20 AND v.calls * 10 < v.bookings THEN 'provider_log'
+                WHEN v.calls >= 20 AND v.bookings * 10 < v.calls THEN 'ledger' END AS side
+    FROM hourly_volume v CROSS JOIN run_params p
+    WHERE p.window_end IS NULL OR v.hour < p.window_end
+)
+SELECT hour, side, calls, bookings,
+       hour - INTERVAL 1 HOUR * row_number() OVER (PARTITION BY side ORDER BY hour) AS run_key
+FROM short
+WHERE side IS NOT NULL;

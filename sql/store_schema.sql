@@ -110,7 +110,8 @@ CREATE TABLE IF NOT EXISTS run_findings (
     status VARCHAR, status_note VARCHAR,     -- as reported: register state, acknowledgements
     -- schema 3 (spec section 8): who is owed, the correction and the action
     counterparty_id VARCHAR, session_id VARCHAR,
-    owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR
+    owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR,
+    suspect_input_gap BOOLEAN                -- spec section 9
 );
 
 -- One row per break ever found, and where it stands now.
@@ -134,5 +135,6 @@ CREATE TABLE IF NOT EXISTS finding_register (
     resolved_at    TIMESTAMPTZ,               -- the cutoff of the run that no longer found it
     -- schema 3, as last seen: who is owed, the correction and the action
     counterparty_id VARCHAR, session_id VARCHAR,
-    owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR
+    owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR,
+    suspect_input_gap BOOLEAN                -- spec section 9
 );

@@ -7,6 +7,7 @@ injected defect must raise; findings.csv must equal that exactly.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -141,3 +142,23 @@ def test_cashback_shares_the_store_and_the_trace(scenario, tmp_path, capsys):
         assert len(story["accepts"]) == len(accepts)
         assert finding.check in {f["check"] for f in story["findings"]}
     invoke(["trace", "--db", db, "--cashback", "no-such-id"], capsys, expect=1)
+
+
+def test_a_cashback_finding_has_its_first_make_time(scenario, tmp_path, capsys):
+    """Spec section 9: a cashback's finding's ``occurred_at`` is its first make's
+    sent_at, else (an accept with no make) its first accept's time."""
+    _, out = run_cashback(scenario, tmp_path, "parquet+jsonl", capsys)
+
+    def earliest(records: list[dict], column: str) -> dict[str, datetime]:
+        times: dict[str, datetime] = {}
+        for record in records:
+            cashback = record["cashback_id"]
+            times[cashback] = min(times.get(cashback, record[column]), record[column])
+        return times
+
+    first = earliest(scenario.accepts, "logged_at") | earliest(scenario.makes, "sent_at")
+    rows = read_csv(out / "findings.csv")
+    assert rows
+    for row in rows:
+        occurred = datetime.fromisoformat(row["occurred_at"].replace("Z", "+00:00"))
+        assert occurred == first[row["cashback_id"]], row

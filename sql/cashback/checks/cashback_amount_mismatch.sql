@@ -30,7 +30,7 @@ SELECT 'cashback_amount_mismatch' AS "check", x.cashback_id, x.transaction_type,
                 || coalesce(money_text(x.made_tax), 'none') END)
            || ' (PartnerTransactionId ' || coalesce(x.partner_transaction_id, 'none') || ')'
            AS detail,
-       x.first_success_at AS occurred_at, x.anchor_at,
+       x.anchor_at AS occurred_at, x.anchor_at,
        coalesce(x.partner_transaction_id, '') AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        CASE WHEN x.correction IS NULL THEN 'unknown' ELSE owed_by_sign(x.correction) END

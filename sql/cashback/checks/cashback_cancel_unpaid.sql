@@ -12,7 +12,7 @@ SELECT 'cashback_cancel_unpaid' AS "check", x.cashback_id, -1 AS transaction_typ
        'cancellation of ' || money_text(x.amount) || ' accepted (PartnerTransactionId '
            || coalesce(x.partner_transaction_id, 'none')
            || ') but no payment of this cashback was accepted' AS detail,
-       x.first_success_at AS occurred_at, c.anchor_at, NULL AS key_extra,
+       c.anchor_at AS occurred_at, c.anchor_at, NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'player' AS owed_to, x.amount AS correction, 'book_adjustment' AS action
 FROM cancels x

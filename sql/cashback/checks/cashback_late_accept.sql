@@ -4,7 +4,7 @@ SELECT 'cashback_late_accept' AS "check", m.cashback_id, m.transaction_type,
        m.partner_user_id AS user_id, m.currency, m.amount,
        'first accept came ' || CAST(r.first_accept_at - m.first_sent_at AS VARCHAR)
            || ' after the make (' || time_text(m.first_sent_at) || '); the limit is 30 s' AS detail,
-       r.first_accept_at AS occurred_at, c.anchor_at, NULL AS key_extra,
+       c.anchor_at AS occurred_at, c.anchor_at, NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'none' AS owed_to, NULL AS correction, 'none' AS action
 FROM cashback_makes m

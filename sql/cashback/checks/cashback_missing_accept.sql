@@ -5,7 +5,7 @@ SELECT 'cashback_missing_accept' AS "check", m.cashback_id, m.transaction_type,
        m.partner_user_id AS user_id, m.currency, m.amount,
        'make of ' || money_text(m.amount) || ' sent ' || time_text(m.first_sent_at)
            || '; no accept came by the cutoff' AS detail,
-       m.first_sent_at AS occurred_at, c.anchor_at, NULL AS key_extra,
+       c.anchor_at AS occurred_at, c.anchor_at, NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'unknown' AS owed_to, NULL AS correction, 'investigate' AS action
 FROM cashback_makes m

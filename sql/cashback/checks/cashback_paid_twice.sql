@@ -15,7 +15,7 @@ SELECT 'cashback_paid_twice' AS "check", p.cashback_id, 1 AS transaction_type,
        count(*) || ' successful payment accepts (PartnerTransactionId '
            || string_agg(p.partner_transaction_id, ', ' ORDER BY p.nth) || '): '
            || money_text(sum(p.amount) FILTER (WHERE p.nth > 1)) || ' paid in excess' AS detail,
-       min(p.first_success_at) AS occurred_at,
+       any_value(c.anchor_at) AS occurred_at,
        any_value(c.anchor_at) AS anchor_at,
        NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,

@@ -5,7 +5,7 @@ SELECT 'cashback_rejected' AS "check", m.cashback_id, m.transaction_type,
        money_text(m.amount) || CASE m.transaction_type WHEN 1 THEN ' payment' ELSE ' cancellation' END
            || ' refused by the casino in all ' || r.accepts || ' accept call(s) (ErrorCode '
            || r.codes || ')' AS detail,
-       r.first_accept_at AS occurred_at, c.anchor_at, NULL AS key_extra,
+       c.anchor_at AS occurred_at, c.anchor_at, NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'player' AS owed_to, m.amount AS correction, 'investigate' AS action
 FROM cashback_makes m

@@ -5,7 +5,7 @@ SELECT 'cashback_unknown' AS "check", a.cashback_id, a.transaction_type,
        'accept (ErrorCode ' || a.error_code || ', Amount ' || coalesce(money_text(a.amount), 'none')
            || ', PartnerTransactionId ' || coalesce(a.partner_transaction_id, 'none')
            || ') for a cashback and type that no make request was sent for' AS detail,
-       a.first_logged_at AS occurred_at, c.anchor_at,
+       c.anchor_at AS occurred_at, c.anchor_at,
        coalesce(a.partner_transaction_id, '') AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'unknown' AS owed_to, NULL AS correction, 'investigate' AS action

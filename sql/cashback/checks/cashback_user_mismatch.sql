@@ -5,7 +5,7 @@ SELECT 'cashback_user_mismatch' AS "check", a.cashback_id, a.transaction_type,
        'accept names user ' || a.partner_user_id || ', the make was for user '
            || m.partner_user_id || ' (ErrorCode ' || a.error_code || ', PartnerTransactionId '
            || coalesce(a.partner_transaction_id, 'none') || ')' AS detail,
-       a.first_logged_at AS occurred_at, c.anchor_at,
+       c.anchor_at AS occurred_at, c.anchor_at,
        coalesce(a.partner_transaction_id, '') AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'unknown' AS owed_to, NULL AS correction, 'investigate' AS action
