@@ -24,7 +24,14 @@ from reconcile.acks import add_ack
 from reconcile.errors import InputError
 from reconcile.findings import SEVERITIES
 from reconcile.pipeline import EXIT_ERROR, Job, Stages, run_job, trace_files, trace_store
-from reconcile.store import HISTORY_COLUMNS, Engine, describe_finding, open_store, run_history
+from reconcile.store import (
+    HISTORY_COLUMNS,
+    Engine,
+    describe_finding,
+    machine_cores,
+    open_store,
+    run_history,
+)
 from reconcile.trace import as_document, render_text
 from reconcile.window import make_window, parse_day
 
@@ -165,8 +172,8 @@ def db_option(help_text: str):
 def engine_options(command):
     """--threads / --memory-limit / --temp-dir: DuckDB's resources for the run."""
     return option_group(
-        click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 256),
-                      help="DuckDB worker threads."),
+        click.option("--threads", default=machine_cores, show_default="the machine's cores",
+                     type=click.IntRange(1, 256), help="DuckDB worker threads."),
         click.option("--memory-limit", default="1GB", show_default=True, metavar="SIZE",
                      help="DuckDB memory limit (e.g. 500MB, 4GB); beyond it, it spills to disk."),
         click.option("--temp-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -280,7 +287,9 @@ def _run(job: Job, quiet: bool) -> int:
         click.echo(f"reconcile: warning: {outcome.warning}", err=True)
     if not quiet:
         click.echo(
-            f"{outcome.findings} finding(s), {outcome.rejects} rejected record(s); "
+            f"{outcome.findings} finding(s)"
+            + (f" and {outcome.late} late one(s) of earlier nights" if outcome.late else "")
+            + f", {outcome.rejects} rejected record(s); "
             f"wrote {outcome.out} (exit {outcome.exit_status})"
         )
     return outcome.exit_status

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__, acks, findings, load, report, store
+from reconcile.resources import sql
 from reconcile.text import money as money_text
 from reconcile.trace import Trace, build_trace
 from reconcile.window import Window
@@ -47,7 +48,7 @@ class Presentation:
 
     @property
     def finding_columns(self) -> list[str]:
-        return ["finding_id", "status", "check", "severity", *self.key_columns,
+        return ["finding_id", "window", "status", "check", "severity", *self.key_columns,
                 "currency", "amount", "owed_to", "correction", "action", "detail",
                 "occurred_at", "suspect_input_gap", "status_note"]  # fmt: skip
 
@@ -112,6 +113,7 @@ class Outcome:
     rejects: int
     out: Path
     warning: str | None = None  # something the user must know although the run succeeded
+    late: int = 0  # late findings of earlier windows (spec section 6), listed too
 
 
 @dataclass
@@ -228,14 +230,10 @@ def input_summaries(
 
 
 def ordered_findings(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The window's findings with their state in the register, most severe first."""
-    result = con.execute(
-        """SELECT f.* EXCLUDE (anchor_at), r.status
-           FROM findings f JOIN finding_register r ON r.finding_id = f.finding_id
-           ORDER BY list_position(?, f.severity), f."check", abs(f.amount) DESC, f.bet_id,
-                    f.transaction_id, f.cashback_id, f.transaction_type, f.user_id""",
-        [list(findings.SEVERITIES)],
-    )
+    """The window's findings, then the late findings of earlier windows (spec
+    section 6), each with its state in the register and ``window`` (the label of
+    the window it belongs to), most severe first."""
+    result = con.execute(sql("ordered_findings"), [list(findings.SEVERITIES)])
     names = [column[0] for column in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
@@ -284,7 +282,8 @@ def gap_summary(rows: list[dict], hours: list[dict]) -> list[report.InputGap]:
 
 
 def owed_summary(rows: list[dict]) -> report.Owed:
-    """Spec section 8's totals over the night's findings that are not acknowledged:
+    """Spec section 8's totals over the night's findings (its window's and the late
+    ones of earlier windows) that are not acknowledged:
     per currency the credits and debits to book and what is owed to players with
     no booking to fix it (open bets, missing payouts), and counts by action."""
     live = [row for row in rows if row["status"] != "acknowledged"]
@@ -394,6 +393,11 @@ def summary_document(
                 for c in context.checks
             },
         },
+        "late_findings": {
+            "total": len(context.late),
+            "by_window": _count_by(context.late, "window"),
+            "by_check": _count_by(context.late, "check"),
+        },
         "owed": {
             "by_currency": [asdict(m) for m in context.owed.money],
             "by_action": context.owed.actions,
@@ -409,6 +413,13 @@ def summary_document(
         "rejects": context.rejects,
         "stage_seconds": stages.seconds,
     }
+
+
+def _count_by(rows: list[dict], column: str) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row[column]] += 1
+    return dict(sorted(counts.items()))
 
 
 TREND_NIGHTS = 14
@@ -442,10 +453,12 @@ def build_context(
     done: Reconciled,
     known: dict[str, acks.Ack],
 ) -> report.ReportContext:
-    rows = ordered_findings(con)
+    listed = ordered_findings(con)
     hours = findings.hourly_volume(con, done.window, job.domain)
-    acks.apply(con, rows, known, done.window.cutoff)
-    store.record_statuses(con, record, rows)
+    acks.apply(con, listed, known, done.window.cutoff)
+    store.record_statuses(con, record, listed)
+    rows = [row for row in listed if row["window"] == done.window.label]
+    late = [row for row in listed if row["window"] != done.window.label]
     checks = check_summaries(rows, job.domain)
     domain = findings.DOMAINS[job.domain]
     presentation = PRESENTATIONS[job.domain]
@@ -460,18 +473,19 @@ def build_context(
         grace=job.grace_text,
         parties=done.parties,
         fail_on=job.fail_on,
-        exit_status=exit_status_for(rows, job.fail_on),
+        exit_status=exit_status_for(listed, job.fail_on),
         inputs=input_summaries(con, done.sources, record.run_id),
         totals=findings.totals_per_currency(con, job.domain),
         totals_columns=list(domain.totals_columns),
         checks=checks,
         findings=rows,
+        late=late,
         key_columns=list(presentation.key_columns),
         rejects=0,
         severity_counts={
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
-        owed=owed_summary(rows),
+        owed=owed_summary(listed),
         volume=report.volume_chart(hours),
         gaps=gap_summary(rows, hours),
     )
@@ -499,14 +513,14 @@ def write_outputs(
         report.write_csv(
             staging / "findings.csv",
             columns,
-            ([row[c] for c in columns] for row in context.findings),
+            ([row[c] for c in columns] for row in context.listed),
             ID_COLUMNS,
         )
         report.write_csv(staging / "rejects.csv", REJECT_COLUMNS, rejects)
         report.write_csv(staging / "remediation.csv", REMEDIATION_COLUMNS,
-                         remediation_rows(context.findings), ID_COLUMNS)  # fmt: skip
+                         remediation_rows(context.listed), ID_COLUMNS)  # fmt: skip
         report.write_csv(staging / "provider_actions.csv", PROVIDER_ACTION_COLUMNS,
-                         provider_action_rows(context.findings), ID_COLUMNS)  # fmt: skip
+                         provider_action_rows(context.listed), ID_COLUMNS)  # fmt: skip
         report.write_json(staging / "summary.json", summary)
         report.write_html(staging / "report.html", context)
         store.finish_run(
@@ -518,4 +532,5 @@ def write_outputs(
             summary=report.json_text(summary),
         )
         warning = store.commit(con)
-    return Outcome(context.exit_status, len(context.findings), len(rejects), job.out, warning)
+    return Outcome(context.exit_status, len(context.findings), len(rejects), job.out, warning,
+                   len(context.late))  # fmt: skip

@@ -327,6 +327,9 @@ class ReportContext:
     findings: list[dict]
     key_columns: list[str]
     rejects: int
+    #: Spec section 6: findings of earlier windows that tonight's data raised,
+    #: reopened or changed; listed and failing like tonight's, counted apart
+    late: list[dict] = field(default_factory=list)
     severity_counts: dict[str, int] = field(default_factory=dict)
     owed: Owed | None = None
     #: Spec section 9: the window's hourly volume of both sides, and its gaps
@@ -344,13 +347,54 @@ class ReportContext:
     def total_findings(self) -> int:
         return sum(c.count for c in self.checks)
 
+    @property
+    def listed(self) -> list[dict]:
+        """Every finding the run lists (findings.csv): the window's, then the late."""
+        return self.findings + self.late
+
     @cached_property
-    def findings_by_status(self) -> dict[str, list[dict]]:
-        """The findings grouped by their state in the register, each group in order."""
+    def findings_by_status(self) -> dict[str, Listing]:
+        """The window's findings grouped by their state in the register, each group
+        in order and bounded (spec section 5)."""
         groups: dict[str, list[dict]] = {}
         for finding in self.findings:
             groups.setdefault(finding["status"], []).append(finding)
-        return groups
+        return {status: bounded(rows) for status, rows in groups.items()}
+
+    @cached_property
+    def late_listing(self) -> Listing:
+        return bounded(self.late)
+
+
+#: Spec section 5: the report lists at most this many findings per check and
+#: group; findings.csv holds them all.
+LISTED_PER_CHECK = 500
+
+
+@dataclass
+class Listing:
+    """Findings as the report lists them: up to LISTED_PER_CHECK per check, the
+    largest money at issue first, and how many of each check are left to
+    findings.csv."""
+
+    rows: list[dict]
+    total: int
+    left_out: dict[str, int]
+
+
+def bounded(rows: list[dict], limit: int = LISTED_PER_CHECK) -> Listing:
+    """``rows`` come most severe first and, within a check, largest money first."""
+    shown: list[dict] = []
+    per_check: dict[str, int] = {}
+    left_out: dict[str, int] = {}
+    for row in rows:
+        seen = per_check.get(row["check"], 0)
+        per_check[row["check"]] = seen + 1
+        if seen < limit:
+            shown.append(row)
+        else:
+            left_out[row["check"]] = left_out.get(row["check"], 0) + 1
+    return Listing(shown, len(rows), left_out)
 
 
 # ---------------------------------------------------------------------------
@@ -538,6 +582,7 @@ def _environment() -> jinja2.Environment:
     env.filters["signed"] = lambda value: ("+" if value > 0 else "") + money(value, grouped=True)
     env.globals["ACTIONS"] = ACTIONS
     env.globals["VOLUME_SERIES"] = VOLUME_SERIES
+    env.globals["LISTED_PER_CHECK"] = LISTED_PER_CHECK
     env.filters["owed_label"] = lambda owed_to: OWED_LABELS.get(owed_to, "—")
     return env
 

@@ -23,9 +23,10 @@ Guarantees of the file:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from reconcile.resources import sql
 from reconcile.text import money
 from reconcile.window import Window
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The tables of records whose ids a run gives out (sql/store_schema.sql).
 RECORD_TABLES = ("calls", "bookings", "makes", "accepts", "booking_matches")
@@ -55,13 +56,26 @@ def _record_tables_without_keys(con: duckdb.DuckDBPyConnection) -> None:
 
 def _findings_owed(con: duckdb.DuckDBPyConnection) -> None:
     """Schema 2 -> 3: findings carry who is owed, the correction and the action
-    (spec section 8), and whether an input gap may explain them (section 9).
-    Findings kept before it have them empty."""
+    (spec section 8).  Findings kept before it have them empty."""
     for table in ("run_findings", "finding_register"):
         for column, kind in (("counterparty_id", "VARCHAR"), ("session_id", "VARCHAR"),
                              ("owed_to", "VARCHAR"), ("correction", "DECIMAL(38, 8)"),
-                             ("action", "VARCHAR"), ("suspect_input_gap", "BOOLEAN")):  # fmt: skip
+                             ("action", "VARCHAR")):  # fmt: skip
             con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+
+
+def _findings_window(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 3 -> 4: findings say whether an input gap may explain them (spec
+    section 9), and a run's findings the window they belong to, since a run also
+    reports the late findings of earlier windows (section 6).  Findings kept
+    before it are their run's own window's."""
+    for table in ("run_findings", "finding_register"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS suspect_input_gap BOOLEAN")
+    con.execute("ALTER TABLE run_findings ADD COLUMN IF NOT EXISTS window_label VARCHAR")
+    con.execute(
+        """UPDATE run_findings SET window_label = r.window_label
+           FROM runs r WHERE r.run_id = run_findings.run_id AND run_findings.window_label IS NULL"""
+    )
 
 
 #: Steps that bring a store of version N to N + 1, in one transaction with the
@@ -69,6 +83,7 @@ def _findings_owed(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _record_tables_without_keys,
     2: _findings_owed,
+    3: _findings_window,
 }
 
 
@@ -76,13 +91,22 @@ class StoreError(InputError):
     """The store cannot be used (busy, newer, not a store); exit status 2."""
 
 
+def machine_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not
+    the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class Engine:
-    """DuckDB's resources.  The defaults suit a small box: two threads and a
+    """DuckDB's resources: by default every core the process may use, and a
     memory limit well below the machine's, spilling to ``temp_dir`` beyond it,
     so that memory stays flat however large the night is."""
 
-    threads: int = 2
+    threads: int = field(default_factory=machine_cores)
     memory_limit: str = "1GB"
     temp_dir: Path | None = None  # DuckDB's default: beside the store, or .tmp in memory mode
 
@@ -262,7 +286,8 @@ HISTORY_COLUMNS = (
 
 
 def run_history(con: duckdb.DuckDBPyConnection, last: int) -> list[dict]:
-    """The latest runs, newest first, with their findings per severity."""
+    """The latest runs, newest first, with their own window's findings per severity
+    (the late findings of earlier windows a run also listed count for those)."""
     rows = con.execute(
         """SELECT r.run_id, r.kind, r.window_label, r.cutoff, r.started_at, r.findings,
                   count(f.finding_id) FILTER (WHERE f.severity = 'critical'),
@@ -270,7 +295,8 @@ def run_history(con: duckdb.DuckDBPyConnection, last: int) -> list[dict]:
                   count(f.finding_id) FILTER (WHERE f.severity = 'medium'),
                   count(f.finding_id) FILTER (WHERE f.severity = 'low'),
                   r.rejects, r.exit_status, r.superseded_by
-           FROM runs r LEFT JOIN run_findings f ON f.run_id = r.run_id
+           FROM runs r
+           LEFT JOIN run_findings f ON f.run_id = r.run_id AND f.window_label = r.window_label
            WHERE r.exit_status IS NOT NULL
            GROUP BY ALL
            ORDER BY r.run_id DESC
@@ -344,7 +370,8 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[
                LIMIT ?)
            SELECT l.run_id, l.window_label, f.severity, f."check", coalesce(f.currency, ''),
                   count(f.finding_id), coalesce(sum(f.amount), 0)
-           FROM latest l LEFT JOIN run_findings f ON f.run_id = l.run_id
+           FROM latest l
+           LEFT JOIN run_findings f ON f.run_id = l.run_id AND f.window_label = l.window_label
            GROUP BY ALL
            ORDER BY min(l.window_start), l.run_id""",
         [kind, last],
@@ -374,6 +401,7 @@ def open_backlog(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list
            FROM finding_register
            WHERE kind = ? AND status <> 'resolved' AND last_seen_run = ?
              AND finding_id NOT IN (SELECT finding_id FROM findings)
+             AND finding_id NOT IN (SELECT finding_id FROM late_findings)
            ORDER BY first_seen_at, "check", finding_id""",
         [kind, run_id],
     ).fetchall()

@@ -12,9 +12,31 @@ WHERE runs.kind = c.kind AND runs.window_label = c.window_label
 DELETE FROM run_findings
 WHERE run_id IN (SELECT r.run_id FROM runs r JOIN current_run c ON r.superseded_by = c.run_id);
 
+-- Late findings (spec section 6): tonight's data can raise or change a finding
+-- of an earlier window that a run of this store reported on (yesterday's bet
+-- whose second PAYOUT is booked after midnight).  Those that are new, reopened
+-- or whose money at issue changed tonight are listed with tonight's, under
+-- the label of the window they belong to.  Read before the register moves on.
+CREATE OR REPLACE TEMP TABLE late_findings AS
+SELECT a.* EXCLUDE (key_extra), earlier.window_label
+FROM all_findings a
+CROSS JOIN current_run c
+JOIN runs tonight ON tonight.run_id = c.run_id
+JOIN runs earlier
+  ON earlier.kind = c.kind AND earlier.run_id <> c.run_id AND earlier.superseded_by IS NULL
+ AND earlier.cutoff < c.cutoff AND earlier.window_end <= tonight.window_start
+ AND a.anchor_at >= earlier.window_start AND a.anchor_at < earlier.window_end
+LEFT JOIN finding_register g ON g.finding_id = a.finding_id
+WHERE a.finding_id NOT IN (SELECT finding_id FROM findings)
+  AND (g.finding_id IS NULL OR g.status = 'resolved' OR g.amount <> a.amount);
+
+INSERT INTO run_findings BY NAME
+SELECT c.run_id, c.window_label, f.*
+FROM findings f CROSS JOIN current_run c;
+
 INSERT INTO run_findings BY NAME
 SELECT c.run_id, f.*
-FROM findings f CROSS JOIN current_run c;
+FROM late_findings f CROSS JOIN current_run c;
 
 -- Breaks already in the register that tonight's data still shows (anywhere, not
 -- only in the window: yesterday's open bet is re-examined with today's data).

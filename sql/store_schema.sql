@@ -99,7 +99,8 @@ CREATE TABLE IF NOT EXISTS booking_matches (
     how        INTEGER NOT NULL
 );
 
--- Each run's findings (its window's), exactly as written to findings.csv.
+-- Each run's findings (its window's, and the late ones of earlier windows),
+-- exactly as written to findings.csv.
 CREATE TABLE IF NOT EXISTS run_findings (
     run_id INTEGER NOT NULL,
     finding_id VARCHAR NOT NULL, "check" VARCHAR NOT NULL, severity VARCHAR NOT NULL,
@@ -111,7 +112,10 @@ CREATE TABLE IF NOT EXISTS run_findings (
     -- schema 3 (spec section 8): who is owed, the correction and the action
     counterparty_id VARCHAR, session_id VARCHAR,
     owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR,
-    suspect_input_gap BOOLEAN                -- spec section 9
+    -- schema 4: spec section 9, and the window the finding belongs to (a run also
+    -- lists the late findings of earlier windows, spec section 6)
+    suspect_input_gap BOOLEAN,
+    window_label VARCHAR
 );
 
 -- One row per break ever found, and where it stands now.

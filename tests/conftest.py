@@ -60,15 +60,10 @@ def owed_of(row: dict) -> tuple:
 
 
 def owed_keys(out_dir: Path) -> set[tuple]:
-    """findings.csv as ``finding_keys`` plus who is owed, the correction and the action."""
-    return {
-        key + owed_of(row)
-        for key, row in zip(
-            _keys(read_csv(out_dir / "findings.csv")),
-            read_csv(out_dir / "findings.csv"),
-            strict=True,
-        )
-    }
+    """The own window's findings as ``finding_keys`` plus who is owed, the correction
+    and the action."""
+    rows = own_rows(out_dir)
+    return {key + owed_of(row) for key, row in zip(_keys(rows), rows, strict=True)}
 
 
 def _keys(rows: list[dict]) -> list[tuple]:
@@ -76,20 +71,22 @@ def _keys(rows: list[dict]) -> list[tuple]:
              Decimal(r["amount"]).quantize(Decimal("0.00000001"))) for r in rows]  # fmt: skip
 
 
-def finding_keys(out_dir: Path) -> set[tuple]:
-    """findings.csv as ``{(check, bet_id, transaction_id, user_id, amount)}``, blanks as None."""
-    keys = set()
-    for row in read_csv(out_dir / "findings.csv"):
-        keys.add(
-            (
-                row["check"],
-                row["bet_id"] or None,
-                row["transaction_id"] or None,
-                row["user_id"] or None,
-                Decimal(row["amount"]).quantize(Decimal("0.00000001")),
-            )
-        )
-    return keys
+def own_rows(out_dir: Path) -> list[dict]:
+    """findings.csv's rows of the run's own window (not the late ones of earlier nights)."""
+    label = read_summary(out_dir)["window"]["label"]
+    return [row for row in read_csv(out_dir / "findings.csv") if row["window"] == label]
+
+
+def late_rows(out_dir: Path) -> list[dict]:
+    """findings.csv's late findings of earlier windows (spec section 6)."""
+    label = read_summary(out_dir)["window"]["label"]
+    return [row for row in read_csv(out_dir / "findings.csv") if row["window"] != label]
+
+
+def finding_keys(out_dir: Path, late: bool = False) -> set[tuple]:
+    """findings.csv as ``{(check, bet_id, transaction_id, user_id, amount)}``, blanks as
+    None: the run's own window's, or with ``late`` the late findings of earlier ones."""
+    return set(_keys(late_rows(out_dir) if late else own_rows(out_dir)))
 
 
 def read_summary(out_dir: Path) -> dict:

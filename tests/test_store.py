@@ -21,7 +21,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Result, describe_difference, finding_keys, invoke, read_csv, read_summary
+from conftest import (
+    Result,
+    describe_difference,
+    finding_keys,
+    invoke,
+    late_rows,
+    own_rows,
+    read_csv,
+    read_summary,
+)
 from conftest import run_cli as cli
 
 from reconcile import simulate
@@ -100,10 +109,10 @@ def keys_and_ids(out_dir: Path) -> dict[tuple, str]:
     return by_key
 
 
-def report_section(out_dir: Path, heading: str) -> str:
+def report_section(out_dir: Path, heading: str, level: int = 3) -> str:
     """The HTML of report.html from the heading that starts with ``heading`` to the next one."""
     html = (out_dir / "report.html").read_text(encoding="utf-8")
-    match = re.search(rf"<h3>{re.escape(heading)}.*?(?=<h[23]|\Z)", html, re.S)
+    match = re.search(rf"<h{level}[^>]*>{re.escape(heading)}.*?(?=<h[23]|\Z)", html, re.S)
     assert match, f"report.html has no section {heading!r}"
     return match.group(0)
 
@@ -258,6 +267,31 @@ def test_two_nights_find_what_one_run_over_all_files_finds(nights):
     assert finding_keys(nights.out["night2"]) == single
     night2_ids, single_ids = keys_and_ids(nights.out["night2"]), keys_and_ids(nights.out["single"])
     assert night2_ids == single_ids, "the same break gets the same finding_id"
+
+
+@pytest.mark.parametrize("which", ["nights", "early_nights"])
+def test_late_findings_are_what_one_run_over_all_files_adds_to_night1(which, request):
+    """Spec section 6: night 2 lists the findings of night 1's window that only its data
+    shows (or changed): exactly what a single run of that window over all the files, at
+    night 2's cutoff, finds beyond what night 1 found."""
+    nights = request.getfixturevalue(which)
+    folder = nights.db.parent
+    files = nights.files
+    day = nights.sc.window_from
+    single = folder / "single-night1"
+    if not single.exists():
+        everything = [simulate.write_provider_jsonl(nights.sc, folder / "all-p.jsonl").path]
+        ledgers = [simulate.write_ledger_csv(nights.sc, folder / "all-l.csv").path]
+        cli(["run", *window_args(day - timedelta(days=1), day, nights.sc.cutoff),
+             *file_args(everything, ledgers, [files["balances"]]), "--out", single,
+             "--quiet"], expect={0, 1})  # fmt: skip
+    seen_by_night1 = finding_keys(nights.out["night1"])
+    expected = finding_keys(single) - seen_by_night1
+    late = finding_keys(nights.out["night2"], late=True)
+    assert late == expected, describe_difference(expected, late)
+    night1_label = read_summary(nights.out["night1"])["window"]["label"]
+    assert {r["window"] for r in late_rows(nights.out["night2"])} <= {night1_label}
+    assert read_summary(nights.out["night2"])["late_findings"]["total"] == len(late)
 
 
 def test_night1_reports_only_the_previous_evening(nights):
@@ -444,10 +478,10 @@ def test_open_bets_settled_after_the_cutoff_are_resolved_the_next_night(nights, 
             assert (open_bets[bet]["status"], open_bets[bet]["nights_seen"]) == ("persisting", 3)
 
 
-def test_a_bet_that_went_open_after_its_night_is_listed_the_next_night(nights, third_night):
+def test_a_bet_that_went_open_after_its_night_is_a_late_finding_the_next_night(nights, third_night):
     """A bet of the day whose PAYIN was younger than the grace at night 2's cutoff and that
-    never settles: not night 2's finding (too young), not night 3's (another window), so
-    night 3 lists it with the breaks still open from earlier nights."""
+    never settles: not night 2's finding (too young), not night 3's window, so night 3
+    lists it as a late finding of night 2's window (spec section 6), failing the run."""
     db, out, _ = third_night
     sc = nights.sc
     ours = sc.counterparty_id
@@ -465,12 +499,15 @@ def test_a_bet_that_went_open_after_its_night_is_listed_the_next_night(nights, t
     assert young, "the generator has bets booked just after midnight, first tried before"
     assert not {f.bet_id for f in sc.expected} & set(young)
     entries = {key[1]: e for key, e in register(db).items() if key[0] == "open_bet"}
+    night2_label = read_summary(nights.out["night2"])["window"]["label"]
+    late = report_section(out, "Late findings of earlier nights", level=2)
     backlog = report_section(out, "Still open from earlier nights")
-    night3 = {r["bet_id"] for r in read_csv(out / "findings.csv")}
+    night3 = {r["bet_id"]: r for r in read_csv(out / "findings.csv") if r["check"] == "open_bet"}
     for bet in young:
         assert (entries[bet]["status"], entries[bet]["last_seen_run"]) == ("new", 4)
-        assert listed(backlog, "open_bet", bet)
-        assert bet not in night3
+        assert listed(late, "open_bet", bet) and not listed(backlog, "open_bet", bet)
+        assert (night3[bet]["window"], night3[bet]["status"]) == (night2_label, "new")
+    assert read_summary(out)["late_findings"]["by_check"].get("open_bet") == len(young)
 
 
 def test_a_bet_open_across_midnight_is_not_lost(tmp_path, capsys):
@@ -495,10 +532,12 @@ def test_a_bet_open_across_midnight_is_not_lost(tmp_path, capsys):
     invoke(["run", "--db", db, *window_args(d2, DAYS[2], DAYS[2] + hour, "1h"),
             "--out", tmp_path / "n2", "--provider", tmp_path / "none.jsonl",
             "--ledger", tmp_path / "none.csv"], capsys, expect=0)  # fmt: skip
-    assert read_csv(tmp_path / "n2" / "findings.csv") == [], "not night 2's window"
+    assert own_rows(tmp_path / "n2") == [], "not night 2's window"
+    late = [(r["window"], r["check"], r["bet_id"], r["status"]) for r in late_rows(tmp_path / "n2")]
+    assert late == [("2026-11-01", "open_bet", "b7", "new")]
     assert night_states(db) == {("open_bet", "b7", None, "u1"): ("new", 1, None)}
-    assert listed(report_section(tmp_path / "n2", "Still open from earlier nights"), "open_bet",
-                  "b7")  # fmt: skip
+    assert listed(report_section(tmp_path / "n2", "Late findings of earlier nights", level=2),
+                  "open_bet", "b7")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------
@@ -591,7 +630,7 @@ def test_three_nights_walk_findings_through_every_state(tmp_path, capsys):
     for number, night in enumerate(nights, start=1):
         out = tmp_path / f"night{number}"
         invoke(["run", "--db", db, *night["args"], "--out", out], capsys,
-               expect=1 if number == 1 else 0)  # fmt: skip
+               expect=0 if number == 2 else 1)  # fmt: skip
         states.append(night_states(db))
         outs.append(out)
     _, cut2, cut3 = (n["cutoff"] for n in nights)
@@ -601,16 +640,22 @@ def test_three_nights_walk_findings_through_every_state(tmp_path, capsys):
     assert states[1] == {OPEN_B1: ("persisting", 2, None), DRIFT_T3: ("resolved", 1, cut2)}
     assert states[2] == {OPEN_B1: ("resolved", 2, cut3), DRIFT_T3: ("reopened", 2, None),
                          DUPLICATE_B2: ("new", 1, None)}  # fmt: skip
-    assert read_csv(outs[1] / "findings.csv") == read_csv(outs[2] / "findings.csv") == []
+    assert read_csv(outs[1] / "findings.csv") == own_rows(outs[2]) == []
     backlog = report_section(outs[1], "Still open from earlier nights")
     assert listed(backlog, "open_bet", "b1") and "persisting" in backlog
     assert listed(report_section(outs[1], "Resolved by tonight"), "balance_drift", "t3")
     assert listed(report_section(outs[2], "Resolved by tonight"), "open_bet", "b1")
     backlog = report_section(outs[2], "Still open from earlier nights")
-    assert listed(backlog, "balance_drift", "t3") and "reopened" in backlog
     assert not listed(backlog, "open_bet", "b1")
-    # the late duplicate PAYOUT of day 1's bet: not night 3's finding, but listed
-    assert listed(backlog, "duplicate_payout", "b2")
+    # day 1's drift back and the late duplicate PAYOUT of day 1's bet: findings of day 1's
+    # window that night 3's data shows, listed with it and failing it (spec section 6)
+    late = report_section(outs[2], "Late findings of earlier nights", level=2)
+    shown = {(r["window"], r["check"], r["transaction_id"], r["status"])
+             for r in late_rows(outs[2])}  # fmt: skip
+    assert shown == {("2026-11-01", "balance_drift", "t3", "reopened"),
+                     ("2026-11-01", "duplicate_payout", "", "new")}  # fmt: skip
+    assert listed(late, "balance_drift", "t3") and listed(late, "duplicate_payout", "b2")
+    assert not listed(backlog, "balance_drift", "t3")
     story = json.loads(invoke(["trace", "--db", db, "--bet", "b2", "--format", "json"],
                               capsys, expect=0).out)  # fmt: skip
     drift = [f for f in story["findings"] if f["check"] == "balance_drift"]
@@ -624,7 +669,7 @@ def test_rerunning_an_earlier_night_keeps_what_a_later_night_saw(tmp_path, capsy
     nights = hand_made_nights(tmp_path)
     for number, night in enumerate(nights, start=1):
         invoke(["run", "--db", db, *night["args"], "--out", tmp_path / f"n{number}"], capsys,
-               expect=1 if number == 1 else 0)  # fmt: skip
+               expect=0 if number == 2 else 1)  # fmt: skip
     after_night3 = night_states(db)
     invoke(["run", "--db", db, *nights[1]["args"], "--out", tmp_path / "again"], capsys, expect=0)
     assert night_states(db) == after_night3
@@ -673,7 +718,7 @@ def test_a_schema_1_store_is_upgraded_by_the_next_run(tmp_path, capsys):
     for db in (old, new):
         for number, night in enumerate(nights[1:], start=2):
             invoke(["run", "--db", db, *night["args"], "--out", tmp_path / f"{db.stem}{number}"],
-                   capsys, expect=0)  # fmt: skip
+                   capsys, expect=0 if number == 2 else 1)  # fmt: skip
     assert query(old, "SELECT version FROM schema_info") == [(SCHEMA_VERSION,)]
     assert not keyed_tables(old) & set(RECORD_TABLES)
     assert counts(old) == counts(new) and night_states(old) == night_states(new)
@@ -841,9 +886,9 @@ def test_a_key_repeated_with_different_content_does_not_break_the_store(tmp_path
     db = tmp_path / "store.duckdb"
     inputs = ["--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
               "--balances", tmp_path / "balances.csv", "--counterparty", CP]  # fmt: skip
-    for day in ("2026-11-01", "2026-11-02"):
+    for day, status in (("2026-11-01", 1), ("2026-11-02", 0)):  # day 2: nothing of its own
         invoke(["run", "--db", db, *inputs, "--date", day, "--out", tmp_path / day], capsys,
-               expect=1)  # fmt: skip
+               expect=status)  # fmt: skip
     checks = [r["check"] for r in read_csv(tmp_path / "2026-11-01" / "findings.csv")]
     assert checks.count("unmatched_ledger") == 2 and checks.count("balance_drift") == 2
     ids, distinct = query(db, "SELECT count(*), count(DISTINCT finding_id) FROM finding_register")[

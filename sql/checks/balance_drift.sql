@@ -3,9 +3,11 @@
 -- balance_after, or its balance_after differs from balance_before -/+ amount; or a
 -- balance snapshot differs from the user's last balance_after at or before as_of.
 -- Chain breaks belong to the window their booking was created in (anchor_at); the
--- chain starts with the user's earliest loaded booking.  A snapshot is checked when
--- as_of is at or before the cutoff, whatever the window (spec section 4), so it has
--- no anchor.  Money at issue: the difference (both, when a booking breaks the
+-- chain starts with the user's earliest loaded booking.  A snapshot belongs to the
+-- window it closes (spec section 4): as_of after the window's start and at or
+-- before its end, so a snapshot at midnight is the day before's.  Windows hold
+-- anchors in [start, end), so its anchor is the instant before as_of (timestamps
+-- are whole microseconds).  Money at issue: the difference (both, when a booking breaks the
 -- chain both ways).  A chain break is undone by booking the opposite of its signed
 -- differences (a balance_before that jumped up by d, an after d above the
 -- arithmetic: -d); which booking a snapshot's difference comes from is unknown.
@@ -74,7 +76,7 @@ SELECT 'balance_drift', NULL, NULL, l.user_id, l.currency,
            || ', the ledger''s last balance_after by then is ' || money_text(l.balance_after)
            || ' (tx ' || l.transaction_id || ')',
        l.as_of,
-       NULL, coalesce(l.currency, '') || '@' || time_text(l.as_of),
+       l.as_of - INTERVAL 1 MICROSECOND, coalesce(l.currency, '') || '@' || time_text(l.as_of),
        NULL, NULL, 'unknown', NULL, 'investigate'
 FROM last_before_snapshot l CROSS JOIN run_params p
 WHERE l.nth = 1
