@@ -435,8 +435,12 @@ def add_history(
     context.persistent = True
     context.trend_nights = store.nightly_trend(con, record.kind, TREND_NIGHTS)
     context.trend = report.trend_charts(context.trend_nights)
-    context.backlog = store.open_backlog(con, record.kind, record.run_id)
+    context.backlog = store.backlog_items(con, record.kind, record.run_id)
     acks.apply(con, context.backlog, known, context.cutoff)
+    context.backlog_ages = sorted(
+        store.backlog_by_age(con, record.kind, record.run_id),
+        key=lambda e: (findings.severity_rank(e["severity"]), e["check"]),
+    )
     context.resolved = store.resolved_by(con, record.kind, record.run_id)
 
 

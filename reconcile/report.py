@@ -339,7 +339,9 @@ class ReportContext:
     #: from earlier nights, and what tonight's data resolved.
     trend: list[Chart] = field(default_factory=list)
     trend_nights: list[dict] = field(default_factory=list)
-    backlog: list[dict] = field(default_factory=list)
+    backlog: list[dict] = field(default_factory=list)  # its oldest and largest items
+    #: per check: count, per age bucket, money per currency (store.backlog_by_age)
+    backlog_ages: list[dict] = field(default_factory=list)
     resolved: list[dict] = field(default_factory=list)
     persistent: bool = False
 

@@ -389,21 +389,60 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[
     return list(nights.values())
 
 
-def open_backlog(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
-    """Breaks from earlier windows that the data still shows, oldest first."""
+#: Spec section 5: the backlog's age buckets, in nights since it was first seen.
+AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("more than 30", 31, None))
+BACKLOG_ITEMS = 10  # the oldest and the largest items listed by name
+
+_OPEN_BEFORE = """
+    FROM finding_register
+    WHERE kind = $kind AND status <> 'resolved' AND last_seen_run = $run_id
+      AND finding_id NOT IN (SELECT finding_id FROM findings)
+      AND finding_id NOT IN (SELECT finding_id FROM late_findings)"""
+
+
+def backlog_by_age(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
+    """Breaks from earlier windows that the data still shows, per check and age
+    bucket (nights from the cutoff that first saw it to this run's): how many,
+    and the money at issue per currency."""
+    rows = con.execute(
+        f"""WITH open AS (
+                SELECT "check", severity, coalesce(currency, '') AS currency, abs(amount) AS money,
+                       datediff('day', first_seen_at,
+                                (SELECT cutoff FROM runs WHERE run_id = $run_id)) AS age
+                {_OPEN_BEFORE})
+            SELECT "check", severity, age, currency, count(*), sum(money)
+            FROM open GROUP BY ALL""",
+        {"kind": kind, "run_id": run_id},
+    ).fetchall()
+    table: dict[str, dict] = {}
+    for check, severity, age, currency, count, money_at_issue in rows:
+        entry = table.setdefault(check, {"check": check, "severity": severity, "count": 0,
+                                         "buckets": {b: 0 for b, _, _ in AGE_BUCKETS},
+                                         "money": {}})  # fmt: skip
+        entry["count"] += count
+        entry["buckets"][age_bucket(age)] += count
+        entry["money"][currency] = entry["money"].get(currency, 0) + money_at_issue
+    return list(table.values())
+
+
+def age_bucket(nights: int) -> str:
+    return next(label for label, low, high in AGE_BUCKETS
+                if nights >= low and (high is None or nights <= high))  # fmt: skip
+
+
+def backlog_items(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
+    """The backlog's oldest and largest items (BACKLOG_ITEMS of each), oldest first."""
     names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
              "transaction_type", "user_id", "currency", "amount", "status", "first_seen_at",
              "nights_seen", "detail", "owed_to", "correction", "action")  # fmt: skip
+    columns = ", ".join(f'"{n}"' for n in names)
     rows = con.execute(
-        """SELECT finding_id, "check", severity, bet_id, transaction_id, cashback_id,
-                  transaction_type, user_id, currency, amount, status, first_seen_at,
-                  nights_seen, detail, owed_to, correction, action
-           FROM finding_register
-           WHERE kind = ? AND status <> 'resolved' AND last_seen_run = ?
-             AND finding_id NOT IN (SELECT finding_id FROM findings)
-             AND finding_id NOT IN (SELECT finding_id FROM late_findings)
-           ORDER BY first_seen_at, "check", finding_id""",
-        [kind, run_id],
+        f"""(SELECT {columns} {_OPEN_BEFORE} ORDER BY first_seen_at, "check", finding_id
+             LIMIT $items)
+            UNION
+            (SELECT {columns} {_OPEN_BEFORE} ORDER BY abs(amount) DESC, finding_id LIMIT $items)
+            ORDER BY first_seen_at, abs(amount) DESC, "check", finding_id""",
+        {"kind": kind, "run_id": run_id, "items": BACKLOG_ITEMS},
     ).fetchall()
     return [dict(zip(names, row, strict=True)) for row in rows]
 
