@@ -1,0 +1,161 @@
+"""Night after night against one store (issue 16): what a night costs as the
+store's history grows.
+
+    .venv/bin/python bench/nights.py --nights 30 --bets 100000 [--json FILE]
+
+Each night is a day of the repo's generator (``reconcile.simulate``, seed per
+night) moved onto consecutive dates with ids of its own (bets, users, sessions,
+transactions and requests carry the night's number; the provider is the same
+every night), written once under ``bench/cache/``. Each night is given only its
+own files and one store (``--db``), in its own process: wall time, peak RSS
+(wait4), the run's stage seconds, the store's and report.html's size, and
+whether the night's own findings are exactly the generator's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import sys
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bench import measure
+from reconcile import simulate
+
+BENCH = Path(__file__).resolve().parent
+PYTHON = Path(sys.executable)
+RECONCILE = PYTHON.parent / "reconcile"
+FIRST_DAY = date(2026, 10, 1)
+
+
+def moved(value: str | None, night: int) -> str | None:
+    return None if value is None else f"n{night:03d}-{value}"
+
+
+def moved_tx(value: str | None, night: int) -> str | None:
+    """Transaction ids stay numbers (the chain orders them numerically)."""
+    if value is None:
+        return None
+    return str(int(value) + night * 10**9) if value.isdigit() else moved(value, night)
+
+
+def night_of(night: int, bets: int, counterparty: str | None) -> simulate.Scenario:
+    sc = simulate.simulate(seed=1000 + night, bets=bets, day=FIRST_DAY + timedelta(days=night))
+    cp = {sc.counterparty_id: counterparty or sc.counterparty_id}
+    ids = ("bet_id", "session_id", "user_id", "request_id", "game_round_id")
+    txs = ("transaction_id", "bet_transaction_id", "win_transaction_id")
+
+    def move(record: dict) -> dict:
+        record = dict(record)
+        for key in ids:
+            if key in record:
+                record[key] = moved(record[key], night)
+        for key in txs:
+            if key in record:
+                record[key] = moved_tx(record[key], night)
+        if "counterparty_id" in record:
+            record["counterparty_id"] = cp.get(record["counterparty_id"], record["counterparty_id"])
+        return record
+
+    expected = [
+        dataclasses.replace(f, bet_id=moved(f.bet_id, night), user_id=moved(f.user_id, night),
+                            transaction_id=moved_tx(f.transaction_id, night))
+        for f in sc.expected
+    ]  # fmt: skip
+    return dataclasses.replace(
+        sc, counterparty_id=cp[sc.counterparty_id], calls=[move(c) for c in sc.calls],
+        bookings=[move(b) for b in sc.bookings], snapshots=[move(s) for s in sc.snapshots],
+        expected=expected, chain_breaks={moved_tx(t, night): d for t, d in sc.chain_breaks.items()},
+    )  # fmt: skip
+
+
+def written_nights(nights: int, bets: int) -> list[Path]:
+    folders, counterparty = [], None
+    for night in range(nights):
+        folder = BENCH / "cache" / f"nights-{bets}" / f"night-{night:03d}"
+        folders.append(folder)
+        if (folder / "expected.json").exists():  # written last
+            counterparty = json.loads((folder / "expected.json").read_text())["counterparty_id"]
+            continue
+        print(f"generating night {night} ({bets} bets) ...", file=sys.stderr)
+        sc = night_of(night, bets, counterparty)
+        counterparty = sc.counterparty_id
+        folder.mkdir(parents=True, exist_ok=True)
+        simulate.write_provider_jsonl(sc, folder / "calls.jsonl")
+        simulate.write_ledger_csv(sc, folder / "ledger.csv")
+        simulate.write_balances_csv(sc, folder / "balances.csv")
+        doc = {"counterparty_id": sc.counterparty_id, "day": sc.window_from.date().isoformat(),
+               "cutoff": simulate._iso(simulate._to_ms(sc.cutoff)),
+               "findings": [f.as_json() for f in sc.expected]}  # fmt: skip
+        (folder / "expected.json").write_text(json.dumps(doc))
+    return folders
+
+
+def own_findings(out: Path, label: str, night: int) -> set[tuple]:
+    """The window's findings about the night's own records.  The previous night's day
+    also holds bets begun just after its midnight (the generator leaves them out of
+    its expected findings: not its window), which are rightly this window's."""
+    with open(out / "findings.csv", encoding="utf-8", newline="") as stream:
+        rows = [r for r in csv.DictReader(stream) if r["window"] == label
+                and (r["user_id"] or "").startswith(f"n{night:03d}-")]  # fmt: skip
+    return keys(rows)
+
+
+def keys(rows) -> set[tuple]:
+    return {(r["check"], r["bet_id"] or None, r["transaction_id"] or None, r["user_id"] or None,
+             Decimal(r["amount"]).quantize(Decimal("0.00000001"))) for r in rows}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nights", type=int, default=30)
+    parser.add_argument("--bets", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=BENCH / "out" / "nights")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    folders = written_nights(args.nights, args.bets)
+    args.work.mkdir(parents=True, exist_ok=True)
+    store = args.work / "store.duckdb"
+    for stale in (store, Path(f"{store}.wal")):
+        stale.unlink(missing_ok=True)
+    rows = []
+    print("| night | wall s | peak RSS MB | checks s | store MB | report MB | late | exact |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for number, folder in enumerate(folders, start=1):
+        doc = json.loads((folder / "expected.json").read_text())
+        out = args.work / f"night-{number:03d}"
+        run, text = measure([str(RECONCILE), "run", "--quiet", "--db", str(store),
+                             "--provider", str(folder / "calls.jsonl"),
+                             "--ledger", str(folder / "ledger.csv"),
+                             "--balances", str(folder / "balances.csv"), "--date", doc["day"],
+                             "--cutoff", doc["cutoff"], "--grace", "1h",
+                             "--out", str(out)])  # fmt: skip
+        if run.exit_status not in (0, 1):
+            raise SystemExit(f"night {number} failed ({run.exit_status}):\n{text}")
+        summary = json.loads((out / "summary.json").read_text())
+        exact = own_findings(out, doc["day"], number - 1) == keys(doc["findings"])
+        row = {"night": number, "wall_s": run.wall_s, "peak_rss_mb": run.peak_rss_mb,
+               "stage_seconds": summary["stage_seconds"],
+               "store_mb": round(store.stat().st_size / 2**20, 1),
+               "report_mb": round((out / "report.html").stat().st_size / 2**20, 2),
+               "late": summary["late_findings"]["total"], "exact": exact}  # fmt: skip
+        rows.append(row)
+        checks = row["stage_seconds"].get("checks", 0)
+        print(f"| {number} | {run.wall_s:.1f} | {run.peak_rss_mb:,.0f} | {checks:.1f} | "
+              f"{row['store_mb']:,.0f} | {row['report_mb']:.2f} | {row['late']} | "
+              f"{'yes' if exact else 'NO'} |", flush=True)  # fmt: skip
+    if len(rows) > 2:
+        last, second = rows[-1], rows[1]
+        print(f"night {last['night']} / night 2: wall {last['wall_s'] / second['wall_s']:.2f}x, "
+              f"peak RSS {last['peak_rss_mb'] / second['peak_rss_mb']:.2f}x")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0 if all(r["exact"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
