@@ -278,14 +278,12 @@ def hourly_volume(con: duckdb.DuckDBPyConnection, window: Window, domain: str) -
     if not found:
         return []
     first = window.start or min(found)
-    last = (
-        min(t for t in (window.end, window.cutoff) if t is not None) if window.end else max(found)
-    )
-    if last - first > timedelta(days=62):  # a window of months: the hours that hold records
+    end = min(window.end, window.cutoff) if window.end else max(found) + timedelta(hours=1)
+    if end - first > timedelta(days=62):  # a window of months: the hours that hold records
         return [{"hour": h, "calls": c, "bookings": b, "side": side}
                 for h, (c, b, side) in sorted(found.items())]  # fmt: skip
     hours, hour = [], first.replace(minute=0, second=0, microsecond=0)
-    while hour < last or (hour == last and window.end is None):
+    while hour < end:
         calls, bookings, side = found.get(hour, (0, 0, None))
         hours.append({"hour": hour, "calls": calls, "bookings": bookings, "side": side})
         hour += timedelta(hours=1)

@@ -371,6 +371,8 @@ class InputKind:
     required: tuple[str, ...]  # columns a CSV/Parquet file must have (exit 2 otherwise)
     normalise: str  # sql/<normalise>.sql types, rejects and stores the landed records
     formats: tuple[str, ...]  # what the spec allows for this input
+    #: where its records are kept, and the column of the time each happened at
+    stored_in: tuple[str, str]
     # (store table, typed rows, their ids, slice macro) when <normalise>.sql leaves
     # the storing to _store_in_slices
     slices: tuple[str, str, str, str] | None = None
@@ -388,6 +390,7 @@ KINDS = {
             "provider", "raw_calls", CALL_FIELDS,
             required=("timestamp", "operation", "bet_id", "http_status", "response_code"),
             normalise="normalise_calls", formats=("jsonl", "csv"),
+            stored_in=("calls", "event_time"),
             slices=("calls", "call_rows", "call_order", "call_slice"),
             from_jsonl="calls_from_jsonl",
             csv_columns={"timestamp": "event_time", **{
@@ -398,18 +401,21 @@ KINDS = {
             required=("transaction_id", "created_at", "counterparty_id", "type", "user_id",
                       "bet_id", "amount", "balance_before", "balance_after"),
             normalise="normalise_bookings", formats=("csv", "parquet"),
+            stored_in=("bookings", "created_at"),
             slices=("bookings", "booking_rows", "booking_order", "booking_slice"),
         ),
         InputKind("balances", "raw_snapshots", SNAPSHOT_FIELDS, required=SNAPSHOT_FIELDS,
-                  normalise="normalise_snapshots", formats=("csv",)),
+                  normalise="normalise_snapshots", formats=("csv",),
+                  stored_in=("snapshots", "as_of")),
         InputKind(
             "make", "raw_makes", MAKE_FIELDS,
             required=("cashback_id", "partner_user_id", "transaction_type", "amount", "sent_at"),
             normalise="normalise_makes", formats=("csv", "parquet"),
+            stored_in=("makes", "sent_at"),
         ),
         InputKind("accept", "raw_accepts", ACCEPT_FIELDS, required=(),
                   normalise="normalise_accepts", formats=("jsonl",),
-                  from_jsonl="accepts_from_jsonl"),
+                  stored_in=("accepts", "logged_at"), from_jsonl="accepts_from_jsonl"),
     )
 }  # fmt: skip
 
@@ -753,22 +759,13 @@ def _redact_csv_cells(raw: str, secret_positions: list[int]) -> str:
     return out.getvalue()
 
 
-#: Where each kind's records are kept, and the time each record happened at.
-EVENT_TIMES = {
-    "provider": ("calls", "event_time"),
-    "ledger": ("bookings", "created_at"),
-    "balances": ("snapshots", "as_of"),
-    "make": ("makes", "sent_at"),
-    "accept": ("accepts", "logged_at"),
-}
-
-
 def event_spans(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> dict[int, tuple]:
     """Per file id, the first and last event time its records hold (spec section 9),
     also for a file an earlier run of the store loaded."""
     spans: dict[int, tuple] = {}
-    for kind, (table, column) in EVENT_TIMES.items():
-        ids = [s.file_id for s in sources if s.kind == kind and s.file_id is not None]
+    for kind in KINDS.values():
+        table, column = kind.stored_in
+        ids = [s.file_id for s in sources if s.kind == kind.name and s.file_id is not None]
         if ids:
             rows = con.execute(
                 f"SELECT file_id, min({column}), max({column}) FROM {table} "

@@ -10,7 +10,7 @@ exit status 2.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -211,6 +211,7 @@ def input_summaries(
     con: duckdb.DuckDBPyConnection, sources: list[load.SourceFile], run_id: int
 ) -> list[report.InputSummary]:
     spans = load.event_spans(con, sources)
+    none = (None, None)
     return [
         report.InputSummary(
             kind=s.kind,
@@ -222,8 +223,8 @@ def input_summaries(
             collapsed=s.collapsed,
             rejected=s.rejected,
             loaded_by_run=None if s.is_new(run_id) else s.loaded_by,
-            first_event=spans.get(s.file_id, (None, None))[0],
-            last_event=spans.get(s.file_id, (None, None))[1],
+            first_event=spans.get(s.file_id, none)[0],
+            last_event=spans.get(s.file_id, none)[1],
         )
         for s in sources
     ]
@@ -387,7 +388,7 @@ def summary_document(
         "findings": {
             "total": context.total_findings,
             "by_severity": context.severity_counts,
-            "suspect_input_gap": sum(g.suspect for g in context.gaps),
+            "suspect_input_gap": context.suspect_findings,
             "by_check": {
                 c.check: {"severity": c.severity, "count": c.count, "amount": c.money}
                 for c in context.checks
@@ -416,10 +417,7 @@ def summary_document(
 
 
 def _count_by(rows: list[dict], column: str) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        counts[row[column]] += 1
-    return dict(sorted(counts.items()))
+    return dict(sorted(Counter(row[column] for row in rows).items()))
 
 
 TREND_NIGHTS = 14

@@ -350,6 +350,11 @@ class ReportContext:
         return sum(c.count for c in self.checks)
 
     @property
+    def suspect_findings(self) -> int:
+        """Findings marked suspect_input_gap (spec section 9)."""
+        return sum(gap.suspect for gap in self.gaps)
+
+    @property
     def listed(self) -> list[dict]:
         """Every finding the run lists (findings.csv): the window's, then the late."""
         return self.findings + self.late

@@ -393,7 +393,9 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("more than 30", 31, None))
 BACKLOG_ITEMS = 10  # the oldest and the largest items listed by name
 
-_OPEN_BEFORE = """
+#: The backlog: breaks of earlier windows that this run's data still shows and
+#: that it does not list itself (neither tonight's nor late findings).
+_BACKLOG = """
     FROM finding_register
     WHERE kind = $kind AND status <> 'resolved' AND last_seen_run = $run_id
       AND finding_id NOT IN (SELECT finding_id FROM findings)
@@ -409,7 +411,7 @@ def backlog_by_age(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> li
                 SELECT "check", severity, coalesce(currency, '') AS currency, abs(amount) AS money,
                        datediff('day', first_seen_at,
                                 (SELECT cutoff FROM runs WHERE run_id = $run_id)) AS age
-                {_OPEN_BEFORE})
+                {_BACKLOG})
             SELECT "check", severity, age, currency, count(*), sum(money)
             FROM open GROUP BY ALL""",
         {"kind": kind, "run_id": run_id},
@@ -437,10 +439,10 @@ def backlog_items(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> lis
              "nights_seen", "detail", "owed_to", "correction", "action")  # fmt: skip
     columns = ", ".join(f'"{n}"' for n in names)
     rows = con.execute(
-        f"""(SELECT {columns} {_OPEN_BEFORE} ORDER BY first_seen_at, "check", finding_id
+        f"""(SELECT {columns} {_BACKLOG} ORDER BY first_seen_at, "check", finding_id
              LIMIT $items)
             UNION
-            (SELECT {columns} {_OPEN_BEFORE} ORDER BY abs(amount) DESC, finding_id LIMIT $items)
+            (SELECT {columns} {_BACKLOG} ORDER BY abs(amount) DESC, finding_id LIMIT $items)
             ORDER BY first_seen_at, abs(amount) DESC, "check", finding_id""",
         {"kind": kind, "run_id": run_id, "items": BACKLOG_ITEMS},
     ).fetchall()
