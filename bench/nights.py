@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
 import sys
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,47 +31,6 @@ RECONCILE = PYTHON.parent / "reconcile"
 FIRST_DAY = date(2026, 10, 1)
 
 
-def moved(value: str | None, night: int) -> str | None:
-    return None if value is None else f"n{night:03d}-{value}"
-
-
-def moved_tx(value: str | None, night: int) -> str | None:
-    """Transaction ids stay numbers (the chain orders them numerically)."""
-    if value is None:
-        return None
-    return str(int(value) + night * 10**9) if value.isdigit() else moved(value, night)
-
-
-def night_of(night: int, bets: int, counterparty: str | None) -> simulate.Scenario:
-    sc = simulate.simulate(seed=1000 + night, bets=bets, day=FIRST_DAY + timedelta(days=night))
-    cp = {sc.counterparty_id: counterparty or sc.counterparty_id}
-    ids = ("bet_id", "session_id", "user_id", "request_id", "game_round_id")
-    txs = ("transaction_id", "bet_transaction_id", "win_transaction_id")
-
-    def move(record: dict) -> dict:
-        record = dict(record)
-        for key in ids:
-            if key in record:
-                record[key] = moved(record[key], night)
-        for key in txs:
-            if key in record:
-                record[key] = moved_tx(record[key], night)
-        if "counterparty_id" in record:
-            record["counterparty_id"] = cp.get(record["counterparty_id"], record["counterparty_id"])
-        return record
-
-    expected = [
-        dataclasses.replace(f, bet_id=moved(f.bet_id, night), user_id=moved(f.user_id, night),
-                            transaction_id=moved_tx(f.transaction_id, night))
-        for f in sc.expected
-    ]  # fmt: skip
-    return dataclasses.replace(
-        sc, counterparty_id=cp[sc.counterparty_id], calls=[move(c) for c in sc.calls],
-        bookings=[move(b) for b in sc.bookings], snapshots=[move(s) for s in sc.snapshots],
-        expected=expected, chain_breaks={moved_tx(t, night): d for t, d in sc.chain_breaks.items()},
-    )  # fmt: skip
-
-
 def written_nights(nights: int, bets: int) -> list[Path]:
     folders, counterparty = [], None
     for night in range(nights):
@@ -82,7 +40,7 @@ def written_nights(nights: int, bets: int) -> list[Path]:
             counterparty = json.loads((folder / "expected.json").read_text())["counterparty_id"]
             continue
         print(f"generating night {night} ({bets} bets) ...", file=sys.stderr)
-        sc = night_of(night, bets, counterparty)
+        sc = simulate.night_of(night, bets, FIRST_DAY, counterparty)
         counterparty = sc.counterparty_id
         folder.mkdir(parents=True, exist_ok=True)
         simulate.write_provider_jsonl(sc, folder / "calls.jsonl")

@@ -221,8 +221,13 @@ def cli() -> None:
 )
 @output_options
 @db_option("Keep records, runs and findings in this DuckDB file across nights.")
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Check every record the store holds, not only what tonight's data can change.",
+)
 @engine_options
-def run(provider, ledger, balances, tolerance, counterparties, **common) -> int:
+def run(provider, ledger, balances, tolerance, counterparties, recheck, **common) -> int:
     """Reconcile the provider's bets for one window and write the audit outputs.
 
     A bet belongs to the window of its first event on either side; give the
@@ -236,7 +241,7 @@ def run(provider, ledger, balances, tolerance, counterparties, **common) -> int:
           --date 2026-11-22 --grace 1h --out out/2026-11-22
     """
     inputs = {"provider": list(provider), "ledger": list(ledger), "balances": list(balances)}
-    extra = {"tolerance": tolerance, "counterparties": list(counterparties)}
+    extra = {"tolerance": tolerance, "counterparties": list(counterparties), "recheck": recheck}
     return _run(_job("provider", inputs, common, **extra), common["quiet"])
 
 

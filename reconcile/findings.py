@@ -26,7 +26,7 @@ import duckdb
 
 from reconcile.load import insert_rows
 from reconcile.resources import sql
-from reconcile.window import Window
+from reconcile.window import Window, iso
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -132,6 +132,34 @@ FINDING_COLUMNS = """
 
 
 @dataclass(frozen=True)
+class Night:
+    """What a night brings to a store whose last run checked everything before
+    it (spec 6.1, ``store.night_of``): records from ``since`` on, and the files
+    this run loaded."""
+
+    since: datetime
+    files: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """How much a run checked: ``since`` is None when it checked every record."""
+
+    since: datetime | None
+    bets: int | None
+    chains: int | None  # users whose balance chain was checked
+
+    def describe(self) -> str:
+        if self.bets is None:
+            return "checked every record"
+        what = f"{self.bets} bet(s) and {self.chains} balance chain(s)"
+        if self.since is None:
+            return f"checked all {what} the store holds"
+        return (f"checked the {what} that tonight's data can change (records from "
+                f"{iso(self.since)} on, and the files loaded tonight)")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Domain:
     """One reconciliation: the provider's bets, or the casino's cashback."""
 
@@ -146,6 +174,9 @@ class Domain:
     after_checks: tuple[str, ...] = ("owed",)
     remember: str | None = None  # sql file keeping what the trace needs, after the checks
     hourly: str | None = None  # sql file: the window's volume per hour (spec 9), if compared
+    #: sql file: both sides' volume per hour (spec 9), before the scope; a domain
+    #: that has it also has a night's scope (sql/focus/, spec 6.1)
+    volume: str | None = None
 
 
 DOMAINS = {
@@ -167,6 +198,7 @@ DOMAINS = {
         after_checks=("owed", "suspect_input_gap"),
         remember="remember_matches",
         hourly="hourly_in_window",
+        volume="hourly_volume",
     ),
     "cashback": Domain(
         "cashback",
@@ -221,6 +253,24 @@ def bind_parameters(
     )
     con.execute("CREATE OR REPLACE TEMP TABLE run_counterparties (counterparty_id VARCHAR)")
     insert_rows(con, "INSERT INTO run_counterparties VALUES (?)", [[c] for c in counterparties])
+    con.execute(sql("run_macros"))
+
+
+def focus(con: duckdb.DuckDBPyConnection, night: Night | None) -> None:
+    """What the checks read (``sql/focus/``): every record up to the cutoff, or
+    with a ``night``, only the bets, chains and hours tonight's data can change."""
+    if night is None:
+        con.execute(sql("focus/whole"))
+        return
+    con.execute("SET VARIABLE since = ?::TIMESTAMPTZ", [night.since])
+    con.execute("CREATE OR REPLACE TEMP TABLE tonight_files (file_id INTEGER)")
+    insert_rows(con, "INSERT INTO tonight_files VALUES (?)", [[f] for f in night.files])
+    con.execute(sql("focus/night"))
+    while con.execute("SELECT count(*) FROM expanding").fetchall()[0][0]:
+        con.execute(sql("focus/tied_bets"))
+    con.execute(sql("focus/hours_from"))
+    while con.execute(sql("focus/gap_before")).fetchall() == [(True,)]:
+        con.execute("SET VARIABLE hours_from = getvariable('hours_from') - INTERVAL 1 HOUR")
 
 
 def find(
@@ -229,13 +279,19 @@ def find(
     tolerance: Decimal = Decimal(0),
     counterparties: list[str] | None = None,
     domain: str = "provider",
-) -> None:
-    """Fill ``all_findings`` (everything up to the cutoff) and ``findings`` (the window's).
+    night: Night | None = None,
+) -> Checked:
+    """Fill ``all_findings`` (everything up to the cutoff, or with a ``night``,
+    what tonight's data can change) and ``findings`` (the window's).
 
-    ``window.cutoff`` must be set.
+    ``window.cutoff`` must be set.  Returns how much was checked.
     """
     checks = DOMAINS[domain]
     bind_parameters(con, window, tolerance, counterparties or [])
+    night = night if checks.volume else None  # cashback: always everything
+    focus(con, night)
+    if checks.volume:
+        con.execute(sql(checks.volume))
     con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
     con.executemany(
         "INSERT INTO check_severity VALUES (?, ?)",
@@ -265,6 +321,17 @@ def find(
               OR ((p.window_start IS NULL OR f.anchor_at >= p.window_start)
                   AND (p.window_end IS NULL OR f.anchor_at < p.window_end))"""
     )
+    return checked(con, checks, night)
+
+
+def checked(con: duckdb.DuckDBPyConnection, checks: Domain, night: Night | None) -> Checked:
+    if not checks.volume:
+        return Checked(None, None, None)
+    bets, chains = con.execute(
+        """SELECT (SELECT count(*) FROM bets),
+                  (SELECT count(DISTINCT user_id) FROM chain_bookings WHERE NOT context_only)"""
+    ).fetchall()[0]
+    return Checked(night.since if night else None, bets, chains)
 
 
 def hourly_volume(con: duckdb.DuckDBPyConnection, window: Window, domain: str) -> list[dict]:

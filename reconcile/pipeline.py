@@ -104,6 +104,7 @@ class Job:
     progress: Stages | None = None
     engine: store.Engine = field(default_factory=store.Engine)
     acks: Path | None = None
+    recheck: bool = False  # check every record even where a night's scope would do
 
 
 @dataclass
@@ -123,6 +124,7 @@ class Reconciled:
     sources: list[load.SourceFile]
     window: Window  # with its cutoff settled
     parties: list[str]
+    checked: findings.Checked
 
 
 def resolve_inputs(job: Job) -> dict[str, list[Path]]:
@@ -152,9 +154,11 @@ def reconcile(
     if job.domain == "provider":
         parties = job.counterparties or findings.provider_counterparties(con)
     with stages.stage("checks"):
-        findings.find(con, window, job.tolerance, parties, job.domain)
-        store.record_findings(con, record, window)
-    return Reconciled(sources, window, parties)
+        night = None if job.recheck else store.night_of(con, record, window, job.tolerance, parties)
+        checked = findings.find(con, window, job.tolerance, parties, job.domain, night)
+        stages.note(checked.describe())
+        store.record_findings(con, record, window, job.tolerance, parties)
+    return Reconciled(sources, window, parties, checked)
 
 
 def run_job(job: Job) -> Outcome:
@@ -365,8 +369,9 @@ def reject_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> list[list]:
 
 
 def summary_document(
-    job: Job, window: Window, context: report.ReportContext, stages: Stages
+    job: Job, done: Reconciled, context: report.ReportContext, stages: Stages
 ) -> dict:
+    window = done.window
     return {
         "tool": "reconcile",
         "version": __version__,
@@ -412,6 +417,11 @@ def summary_document(
         "totals": context.totals,
         "inputs": [asdict(i) for i in context.inputs],
         "rejects": context.rejects,
+        "checked": {  # spec 6.1: a night checks what its data can change
+            "since": done.checked.since,
+            "bets": done.checked.bets,
+            "balance_chains": done.checked.chains,
+        },
         "stage_seconds": stages.seconds,
     }
 
@@ -510,7 +520,7 @@ def write_outputs(
     rejects = reject_rows(con, record.run_id)
     context.rejects = len(rejects)
     columns = PRESENTATIONS[job.domain].finding_columns
-    summary = summary_document(job, done.window, context, stages)
+    summary = summary_document(job, done, context, stages)
     with report.atomic_directory(job.out) as staging:
         report.write_csv(
             staging / "findings.csv",

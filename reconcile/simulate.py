@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from gzip import GzipFile
@@ -37,6 +37,7 @@ __all__ = [
     "WriteResult",
     "gap_hours",
     "main",
+    "night_of",
     "simulate",
     "write_balances_csv",
     "write_fixture_set",
@@ -1623,6 +1624,62 @@ def _call_eligible(kind: str, c: dict) -> bool:
     if kind == "missing bet_id":
         return c["operation"] == "pay-in"
     return c["bet_id"] is not None
+
+
+def night_of(
+    night: int,
+    bets: int,
+    first_day: date,
+    counterparty: str | None = None,
+    shared_users: bool = False,
+) -> Scenario:
+    """Night ``night`` of a store's life: the day ``first_day + night`` of seed
+    ``1000 + night``, with ids of its own (bets, sessions, requests, rounds and, unless
+    ``shared_users``, users carry the night's number ``nNNN-``; transaction ids stay
+    numbers, moved by ``night * 10**9``) and ``counterparty`` as its provider.
+
+    With ``shared_users`` the players come back every night, each night's ledger
+    starting their balances afresh: the chains break where one night's balance does
+    not continue the last (``expected`` then lacks those breaks).
+    """
+    sc = simulate(seed=1000 + night, bets=bets, day=first_day + timedelta(days=night))
+    provider = {sc.counterparty_id: counterparty or sc.counterparty_id}
+    ids = ("bet_id", "session_id", "request_id", "game_round_id")
+    ids += () if shared_users else ("user_id",)
+
+    def moved(value: str | None) -> str | None:
+        return None if value is None else f"n{night:03d}-{value}"
+
+    def moved_tx(value: str | None) -> str | None:
+        """Transaction ids stay numbers (the chain orders them numerically)."""
+        if value is None or not value.isdigit():
+            return moved(value)
+        return str(int(value) + night * 10**9)
+
+    def move(record: dict) -> dict:
+        record = dict(record)
+        for key in ids:
+            if key in record:
+                record[key] = moved(record[key])
+        for key in ("transaction_id", "bet_transaction_id", "win_transaction_id"):
+            if key in record:
+                record[key] = moved_tx(record[key])
+        if "counterparty_id" in record:
+            record["counterparty_id"] = provider.get(record["counterparty_id"],
+                                                     record["counterparty_id"])  # fmt: skip
+        return record
+
+    user = (lambda u: u) if shared_users else moved
+    expected = [
+        replace(f, bet_id=moved(f.bet_id), user_id=user(f.user_id),
+                transaction_id=moved_tx(f.transaction_id))
+        for f in sc.expected
+    ]  # fmt: skip
+    return replace(
+        sc, counterparty_id=provider[sc.counterparty_id], calls=[move(c) for c in sc.calls],
+        bookings=[move(b) for b in sc.bookings], snapshots=[move(s) for s in sc.snapshots],
+        expected=expected, chain_breaks={moved_tx(t): d for t, d in sc.chain_breaks.items()},
+    )  # fmt: skip
 
 
 def write_provider_jsonl(

@@ -23,21 +23,24 @@ Guarantees of the file:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from reconcile.errors import InputError
+from reconcile.findings import Night
 from reconcile.resources import sql
 from reconcile.text import money
 from reconcile.window import Window
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: The tables of records whose ids a run gives out (sql/store_schema.sql).
 RECORD_TABLES = ("calls", "bookings", "makes", "accepts", "booking_matches")
@@ -78,12 +81,23 @@ def _findings_window(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _night_scope(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 4 -> 5: a run keeps its tolerance and providers, and the register
+    each finding's time, which a night's scope needs (spec 6.1).  Runs kept
+    before it have neither, so the first night after the upgrade checks
+    everything once."""
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS tolerance DECIMAL(38, 8)")
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS counterparties VARCHAR")
+    con.execute("ALTER TABLE finding_register ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ")
+
+
 #: Steps that bring a store of version N to N + 1, in one transaction with the
 #: update of schema_info.
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _record_tables_without_keys,
     2: _findings_owed,
     3: _findings_window,
+    4: _night_scope,
 }
 
 
@@ -229,13 +243,59 @@ def begin_run(con: duckdb.DuckDBPyConnection, kind: str, window: Window) -> RunR
     return RunRecord(run_id, kind, window)
 
 
-def record_findings(con: duckdb.DuckDBPyConnection, run: RunRecord, window: Window) -> None:
+def night_of(
+    con: duckdb.DuckDBPyConnection,
+    run: RunRecord,
+    window: Window,
+    tolerance: Decimal,
+    counterparties: list[str],
+) -> Night | None:
+    """What tonight brings, when the store's last run checked everything before
+    it with the same tolerance and providers (spec 6.1); ``None``: check all.
+
+    The last run is the one with the latest cutoff: the register holds what it
+    saw.  A run of an earlier cutoff than that (a re-run of an older night), a
+    window of "all data", or a store without such a run checks everything.
+    ``since`` is the earliest time tonight can change a finding at: the last
+    cutoff less the last grace (a bet younger than the grace was not open yet),
+    tonight's cutoff less tonight's grace, and the window's start (every finding
+    of the window is listed).
+    """
+    if window.start is None:
+        return None
+    last = con.execute(
+        """SELECT cutoff, grace_seconds, tolerance, counterparties FROM runs
+           WHERE kind = ? AND run_id <> ? AND cutoff IS NOT NULL
+           ORDER BY cutoff DESC, run_id DESC LIMIT 1""",
+        [run.kind, run.run_id],
+    ).fetchall()
+    if not last:
+        return None
+    cutoff, grace_seconds, last_tolerance, last_parties = last[0]
+    same = last_tolerance == tolerance and last_parties == json.dumps(sorted(counterparties))
+    if not same or cutoff > window.cutoff:
+        return None
+    since = min(cutoff - timedelta(seconds=grace_seconds), window.cutoff - window.grace,
+                window.start)  # fmt: skip
+    files = con.execute("SELECT file_id FROM input_files WHERE run_id = ?", [run.run_id])
+    return Night(since, tuple(row[0] for row in files.fetchall()))
+
+
+def record_findings(
+    con: duckdb.DuckDBPyConnection,
+    run: RunRecord,
+    window: Window,
+    tolerance: Decimal,
+    counterparties: list[str],
+) -> None:
     """Keep the window's findings, supersede earlier runs of the same window,
     and bring the register of findings up to date (``sql/register.sql``)."""
     con.execute(
-        "UPDATE runs SET cutoff = ?, grace_seconds = ? WHERE run_id = ?",
-        [window.cutoff, int(window.grace.total_seconds()), run.run_id],
-    )
+        "UPDATE runs SET cutoff = ?, grace_seconds = ?, tolerance = ?, counterparties = ? "
+        "WHERE run_id = ?",
+        [window.cutoff, int(window.grace.total_seconds()), tolerance,
+         json.dumps(sorted(counterparties)), run.run_id],
+    )  # fmt: skip
     con.execute(
         """CREATE OR REPLACE TEMP TABLE current_run AS
            SELECT ?::INTEGER AS run_id, ?::VARCHAR AS kind, ?::TIMESTAMPTZ AS cutoff,

@@ -38,6 +38,29 @@ INSERT INTO run_findings BY NAME
 SELECT c.run_id, f.*
 FROM late_findings f CROSS JOIN current_run c;
 
+-- A night's scope (spec 6.1, sql/focus/night.sql) leaves unchecked what
+-- tonight's data cannot change: those breaks stand as they were last seen, and
+-- count as seen tonight as a run over all the data would have seen them.
+CREATE OR REPLACE TEMP TABLE carried_findings AS
+SELECT g.finding_id, g.amount, g.detail, g.counterparty_id, g.session_id, g.owed_to,
+       g.correction, g.action, g.suspect_input_gap, g.occurred_at
+FROM finding_register g CROSS JOIN current_run c
+WHERE getvariable('since') IS NOT NULL
+  AND g.kind = c.kind AND g.status <> 'resolved'
+  AND g.finding_id NOT IN (SELECT finding_id FROM all_findings)
+  AND CASE WHEN g."check" = 'input_gap' THEN g.occurred_at < getvariable('hours_from')
+           WHEN g."check" = 'balance_drift'
+           THEN NOT EXISTS (SELECT 1 FROM focus_users u
+                            WHERE u.user_id = g.user_id AND g.occurred_at >= u.chain_from)
+           ELSE g.bet_id NOT IN (SELECT bet_id FROM focus_bets) END;
+
+CREATE OR REPLACE TEMP VIEW present_findings AS
+SELECT finding_id, amount, detail, counterparty_id, session_id, owed_to, correction, action,
+       suspect_input_gap, occurred_at
+FROM all_findings
+UNION ALL
+SELECT * FROM carried_findings;
+
 -- Breaks already in the register that tonight's data still shows (anywhere, not
 -- only in the window: yesterday's open bet is re-examined with today's data).
 -- A run never rewrites what a run with a later cutoff saw: neither a break it saw
@@ -60,9 +83,10 @@ UPDATE finding_register SET
     correction = a.correction,
     action = a.action,
     suspect_input_gap = a.suspect_input_gap,
+    occurred_at = a.occurred_at,
     resolved_run = NULL,
     resolved_at = NULL
-FROM all_findings a, current_run c
+FROM present_findings a, current_run c
 WHERE a.finding_id = finding_register.finding_id
   AND finding_register.kind = c.kind
   AND coalesce(finding_register.resolved_at, finding_register.last_seen_at) <= c.cutoff;
@@ -76,7 +100,7 @@ FROM current_run c
 WHERE finding_register.kind = c.kind
   AND finding_register.status <> 'resolved'
   AND finding_register.last_seen_at <= c.cutoff
-  AND finding_register.finding_id NOT IN (SELECT finding_id FROM all_findings);
+  AND finding_register.finding_id NOT IN (SELECT finding_id FROM present_findings);
 
 -- Breaks seen for the first time: the window's, and those of a window that an
 -- earlier run of this store already reported on but could not see yet (yesterday
@@ -88,7 +112,7 @@ INSERT INTO finding_register BY NAME
 SELECT a.finding_id, c.kind, a."check", a.severity, a.bet_id, a.transaction_id,
        a.cashback_id, a.transaction_type, a.user_id, a.currency, a.amount, a.detail,
        a.counterparty_id, a.session_id, a.owed_to, a.correction, a.action, a.suspect_input_gap,
-       c.run_id AS first_seen_run, c.cutoff AS first_seen_at, c.run_id AS last_seen_run,
+       a.occurred_at, c.run_id AS first_seen_run, c.cutoff AS first_seen_at, c.run_id AS last_seen_run,
        c.cutoff AS last_seen_at, c.window_label AS last_seen_window, 1 AS nights_seen,
        'new' AS status
 FROM all_findings a CROSS JOIN current_run c

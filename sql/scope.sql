@@ -1,31 +1,22 @@
 -- What every check sees (spec section 3): calls and bookings up to the cutoff,
 -- this provider's bookings, each bet with the window its first event falls in,
 -- and which call each booking matched (spec section 4).
--- Parameters come from run_params / run_counterparties, filled by findings.py.
+-- It reads the night's records (sql/focus/: every record, or what tonight's data
+-- can change) and the parameters in run_params / run_counterparties.
 
 CREATE OR REPLACE TEMP TABLE scope_calls AS
 SELECT c.*
-FROM calls c
-WHERE c.event_time <= (SELECT cutoff FROM run_params)
-  AND c.operation <> 'balance'
-  AND (c.counterparty_id IS NULL
-       OR c.counterparty_id IN (SELECT counterparty_id FROM run_counterparties));
+FROM focus_calls c
+WHERE c.operation <> 'balance' AND run_call(c.counterparty_id, c.event_time);
 
-CREATE OR REPLACE TEMP VIEW scope_bookings AS
-SELECT b.*
-FROM bookings b
-WHERE b.created_at <= (SELECT cutoff FROM run_params);
-
--- "Booked" means present among the provider's own rows.  A manual ADJUSTMENT has
--- no bet and is only part of the balance chain.
+-- "Booked" means present among the provider's own rows.
 CREATE OR REPLACE TEMP TABLE provider_bookings AS
 SELECT b.*
-FROM scope_bookings b
-WHERE b.counterparty_id IN (SELECT counterparty_id FROM run_counterparties)
-  AND b.type <> 'ADJUSTMENT';
+FROM focus_bookings b
+WHERE run_booking(b.counterparty_id, b.type, b.created_at);
 
 -- A bet belongs to the window of its first event on either side.  The checks
--- run over every bet and carry that time as `anchor_at`; findings.py keeps the
+-- run over every bet in scope and carry that time as `anchor_at`; findings.py keeps the
 -- window's, and the store uses the rest to tell which old findings still hold.
 CREATE OR REPLACE TEMP TABLE bets AS
 WITH events AS (
@@ -37,12 +28,21 @@ SELECT bet_id, min(happened_at) AS first_event
 FROM events
 GROUP BY bet_id;
 
--- Who a session belongs to, for findings about calls that nothing was booked for.
+-- Who a session belongs to (its first booking, any provider's), for findings
+-- about calls that nothing was booked for and for the money of an input gap.
 CREATE OR REPLACE TEMP TABLE session_owners AS
+WITH wanted AS (
+    SELECT session_id FROM scope_calls
+    UNION
+    SELECT c.session_id FROM hour_calls c
+    WHERE date_trunc('hour', c.event_time) IN (SELECT hour FROM gap_hours)
+)
 SELECT session_id, user_id, currency
 FROM (SELECT session_id, user_id, currency,
              row_number() OVER (PARTITION BY session_id ORDER BY created_at, booking_id) AS nth
-      FROM scope_bookings WHERE session_id IS NOT NULL)
+      FROM bookings
+      WHERE session_id IN (SELECT session_id FROM wanted)
+        AND created_at <= (SELECT cutoff FROM run_params))
 WHERE nth = 1;
 
 -- Each call, once per kind of booking it asks for: a PayInOut asks for a PAYIN
@@ -264,41 +264,3 @@ LEFT JOIN several m ON m.bet_id = f.bet_id
 LEFT JOIN session_owners o ON o.session_id = f.session_id;
 
 DROP TABLE bet_both_sides;
-
--- Trusting the inputs (spec section 9): both sides' volume per hour, the
--- provider's every logged call (Balance calls, failures and retries included;
--- exact duplicates were collapsed and rejects left out when loading) by
--- X-Timestamp and its own bookings by created_at, up to the cutoff.
-CREATE OR REPLACE TEMP TABLE hourly_volume AS
-WITH calls_per_hour AS (
-    SELECT date_trunc('hour', c.event_time) AS hour, count(*) AS calls
-    FROM calls c
-    WHERE c.event_time <= (SELECT cutoff FROM run_params)
-      AND (c.counterparty_id IS NULL
-           OR c.counterparty_id IN (SELECT counterparty_id FROM run_counterparties))
-    GROUP BY 1
-), bookings_per_hour AS (
-    SELECT date_trunc('hour', created_at) AS hour, count(*) AS bookings
-    FROM provider_bookings
-    GROUP BY 1
-)
-SELECT coalesce(c.hour, b.hour) AS hour, coalesce(c.calls, 0) AS calls,
-       coalesce(b.bookings, 0) AS bookings
-FROM calls_per_hour c FULL JOIN bookings_per_hour b ON b.hour = c.hour;
-
--- An hour in which one side has at least 20 records and the other fewer than a
--- tenth as many; hours after the window are left for the night they belong to
--- (their files are not all in yet).  `run_start` groups adjacent hours of one
--- side: the hours of a run share it.
-CREATE OR REPLACE TEMP TABLE gap_hours AS
-WITH short AS (
-    SELECT v.*,
-           CASE WHEN v.bookings >= 20 AND v.calls * 10 < v.bookings THEN 'provider_log'
-                WHEN v.calls >= 20 AND v.bookings * 10 < v.calls THEN 'ledger' END AS side
-    FROM hourly_volume v CROSS JOIN run_params p
-    WHERE p.window_end IS NULL OR v.hour < p.window_end
-)
-SELECT hour, side, calls, bookings,
-       hour - INTERVAL 1 HOUR * row_number() OVER (PARTITION BY side ORDER BY hour) AS run_key
-FROM short
-WHERE side IS NOT NULL;

@@ -17,7 +17,11 @@ CREATE TABLE IF NOT EXISTS runs (
     findings      BIGINT,
     rejects       BIGINT,
     summary       VARCHAR,               -- summary.json of the run
-    superseded_by INTEGER                -- a later run of the same window replaced it
+    superseded_by INTEGER,               -- a later run of the same window replaced it
+    -- schema 5: what the findings depend on besides the data; a night after a
+    -- run with the same ones checks only what its data can change (spec 6.1)
+    tolerance      DECIMAL(38, 8),
+    counterparties VARCHAR               -- JSON list
 );
 
 CREATE TABLE IF NOT EXISTS input_files (
@@ -140,5 +144,6 @@ CREATE TABLE IF NOT EXISTS finding_register (
     -- schema 3, as last seen: who is owed, the correction and the action
     counterparty_id VARCHAR, session_id VARCHAR,
     owed_to VARCHAR, correction DECIMAL(38, 8), action VARCHAR,
-    suspect_input_gap BOOLEAN                -- spec section 9
+    suspect_input_gap BOOLEAN,               -- spec section 9
+    occurred_at    TIMESTAMPTZ               -- schema 5: as last seen (what a night's scope reads)
 );

@@ -17,7 +17,7 @@ WITH chain AS (
            lag(b.transaction_id) OVER w AS previous_tx,
            CASE b.type WHEN 'PAYIN' THEN b.balance_before - b.amount
                        ELSE b.balance_before + b.amount END AS expected_after
-    FROM scope_bookings b
+    FROM chain_bookings b
     WINDOW w AS (PARTITION BY b.user_id, b.currency
                  ORDER BY b.created_at, tx_order(b.transaction_id), b.transaction_id)
 ),
@@ -33,8 +33,8 @@ breaks AS (
 -- last in chain order (a sort of a few rows, not of every booking).
 last_time AS (
     SELECT s.file_id, s.line, max(b.created_at) AS created_at
-    FROM snapshots s
-    JOIN scope_bookings b
+    FROM focus_snapshots s
+    JOIN chain_bookings b
       ON b.user_id = s.user_id
      AND (s.currency IS NULL OR b.currency = s.currency)
      AND b.created_at <= s.as_of
@@ -45,9 +45,9 @@ last_before_snapshot AS (
            row_number() OVER (PARTITION BY s.file_id, s.line
                               ORDER BY tx_order(b.transaction_id) DESC,
                                        b.transaction_id DESC) AS nth
-    FROM snapshots s
+    FROM focus_snapshots s
     JOIN last_time t ON t.file_id = s.file_id AND t.line = s.line
-    JOIN scope_bookings b
+    JOIN chain_bookings b
       ON b.user_id = s.user_id
      AND (s.currency IS NULL OR b.currency = s.currency)
      AND b.created_at = t.created_at
@@ -68,7 +68,7 @@ SELECT 'balance_drift' AS "check", k.bet_id, k.transaction_id, k.user_id, k.curr
        owed_by_sign(-(k.gap + k.slip)) AS owed_to, -(k.gap + k.slip) AS correction,
        'book_adjustment' AS action
 FROM breaks k
-WHERE k.gap <> 0 OR k.slip <> 0
+WHERE (k.gap <> 0 OR k.slip <> 0) AND NOT k.context_only
 UNION ALL
 SELECT 'balance_drift', NULL, NULL, l.user_id, l.currency,
        abs(l.balance - l.balance_after),

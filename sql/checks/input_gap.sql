@@ -14,7 +14,7 @@ WITH runs AS (
 booked AS (  -- the ledger's money in the hours of a short provider log
     SELECT r.side, r.run_key, b.currency, sum(b.amount) AS money
     FROM runs r
-    JOIN provider_bookings b
+    JOIN hour_bookings b
       ON date_trunc('hour', b.created_at) BETWEEN r.first_hour AND r.last_hour
     WHERE r.side = 'provider_log'
     GROUP BY ALL
@@ -23,7 +23,7 @@ sent AS (  -- the provider's money in the hours of a short ledger, in its sessio
     SELECT r.side, r.run_key, o.currency,
            sum(coalesce(c.bet_amount, 0) + coalesce(c.win_amount, 0)) AS money
     FROM runs r
-    JOIN scope_calls c
+    JOIN hour_calls c
       ON date_trunc('hour', c.event_time) BETWEEN r.first_hour AND r.last_hour
     LEFT JOIN session_owners o ON o.session_id = c.session_id
     WHERE r.side = 'ledger'

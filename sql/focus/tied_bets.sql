@@ -1,0 +1,38 @@
+-- One round of a night's bets (sql/focus/night.sql): the records of the bets in
+-- `expanding`, then the bets that a transaction or request id ties to them
+-- (a booking matched to a call of another bet, spec section 4), which the next
+-- round takes in; findings.py repeats it until no bet is added.
+INSERT INTO focus_calls
+SELECT * FROM calls
+WHERE bet_id IN (SELECT bet_id FROM expanding)
+  AND operation <> 'balance' AND run_call(counterparty_id, event_time);
+
+INSERT INTO focus_bookings
+SELECT * FROM bookings
+WHERE bet_id IN (SELECT bet_id FROM expanding)
+  AND run_booking(counterparty_id, type, created_at);
+
+CREATE OR REPLACE TEMP TABLE tied AS
+WITH call_ids AS (
+    SELECT unnest([transaction_id, bet_transaction_id, win_transaction_id]) AS tx, request_id
+    FROM focus_calls WHERE bet_id IN (SELECT bet_id FROM expanding)
+), booking_ids AS (
+    SELECT transaction_id AS tx, request_id
+    FROM focus_bookings WHERE bet_id IN (SELECT bet_id FROM expanding)
+)
+SELECT DISTINCT bet_id
+FROM (SELECT bet_id FROM bookings
+      WHERE (transaction_id IN (SELECT tx FROM call_ids)
+             OR request_id IN (SELECT request_id FROM call_ids))
+        AND run_booking(counterparty_id, type, created_at)
+      UNION ALL
+      SELECT bet_id FROM calls
+      WHERE (transaction_id IN (SELECT tx FROM booking_ids)
+             OR bet_transaction_id IN (SELECT tx FROM booking_ids)
+             OR win_transaction_id IN (SELECT tx FROM booking_ids)
+             OR request_id IN (SELECT request_id FROM booking_ids))
+        AND operation <> 'balance' AND run_call(counterparty_id, event_time))
+WHERE bet_id NOT IN (SELECT bet_id FROM focus_bets);
+
+INSERT INTO focus_bets SELECT bet_id FROM tied;
+CREATE OR REPLACE TEMP TABLE expanding AS SELECT bet_id FROM tied;

@@ -1,0 +1,237 @@
+"""A night checks only what its data can change (spec 6.1), and finds exactly
+what checking everything finds.
+
+Four generated nights on consecutive days, the same players every night (their
+chains continue across nights), one provider, run twice into two stores: once
+as the nightly job runs (a night's scope) and once with ``--recheck`` (every
+record the store holds).  Every output and the register must be the same.  The
+nights carry what a night's scope could get wrong:
+
+* night 0's ledger misses one hour (an input gap), delivered late with night 2;
+* night 1's provider log misses one hour, delivered late with night 3;
+* night 2 books a PAYOUT for one of its bets under the transaction id of night
+  0's PayOut of another bet: it matches that old call (spec 4: a transaction id
+  ties first), so the old bet must be checked again with the new one;
+* yesterday's bets settle, and young ones turn open, as the cutoff moves: a
+  stake booked at 18:30 on night 0's day, younger than the grace at its cutoff,
+  is an open bet only at night 1's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from reconcile import simulate
+from tests.conftest import read_csv, read_summary, run_cli
+from tests.test_store import CP, LEDGER_HEADER, ledger_row
+
+FIRST_DAY = date(2026, 10, 1)
+NIGHTS = 4
+BETS = 600
+OVER = Decimal("5")
+# Long enough that a stake of the evening before the next night's first records
+# (20:00) is still young at its own night's cutoff (01:00): only the grace can
+# bring it into the next night's scope.
+GRACE = "8h"  # what the tied PAYOUT books above the old PayOut's win
+
+
+def busiest_hour(records: list[dict], field: str, day) -> object:
+    hours = Counter(r[field].replace(minute=0, second=0, microsecond=0) for r in records
+                    if r[field].date() == day)  # fmt: skip
+    return hours.most_common(1)[0][0]
+
+
+def tied_payout(old: simulate.Scenario, night: simulate.Scenario) -> tuple[dict, dict]:
+    """A PAYOUT booked tonight for a bet of tonight, under the transaction id of one
+    of night 0's successful PayOuts, with the old call it ties to."""
+    call = next(c for c in old.calls if c["operation"] == "pay-out" and c["response_code"] == 1
+                and c["win_amount"])  # fmt: skip
+    payin = next(b for b in night.bookings if b["type"] == "PAYIN"
+                 and b["counterparty_id"] == night.counterparty_id
+                 and b["created_at"].date() == night.window_from.date())  # fmt: skip
+    amount = call["win_amount"] + OVER
+    booking = dict(payin, transaction_id=call["transaction_id"], type="PAYOUT", amount=amount,
+                   created_at=payin["created_at"] + timedelta(minutes=1),
+                   balance_before=payin["balance_after"],
+                   balance_after=payin["balance_after"] + amount, request_id=None)  # fmt: skip
+    return booking, call
+
+
+def young_stake(first: simulate.Scenario) -> dict:
+    """A stake nothing settles, booked at 18:30 on night 0's day."""
+    at = first.window_to - timedelta(hours=5, minutes=30)
+    return {"transaction_id": "990000001", "created_at": at,
+            "counterparty_id": first.counterparty_id, "session_id": "young-session",
+            "user_id": "young-user", "currency": "EUR", "type": "PAYIN", "bet_id": "young-bet",
+            "game_round_id": None, "amount": Decimal("7.5"), "balance_before": Decimal(100),
+            "balance_after": Decimal("92.5"), "request_id": None}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("night-scope")
+    scenarios, counterparty = [], None
+    for night in range(NIGHTS):
+        scenarios.append(simulate.night_of(night, BETS, FIRST_DAY, counterparty, shared_users=True))
+        counterparty = scenarios[0].counterparty_id
+    first, second = scenarios[0], scenarios[1]
+    ledger_gap = busiest_hour(first.bookings, "created_at", first.window_from.date())
+    provider_gap = busiest_hour(second.calls, "event_time", second.window_from.date())
+    held_bookings = [b for b in first.bookings if ledger_gap <= b["created_at"] < ledger_gap
+                     + timedelta(hours=1)]  # fmt: skip
+    held_calls = [c for c in second.calls if provider_gap <= c["event_time"] < provider_gap
+                  + timedelta(hours=1)]  # fmt: skip
+    booking, call = tied_payout(first, scenarios[2])
+    young = young_stake(first)
+    files = []
+    for night, sc in enumerate(scenarios):
+        here = folder / f"night-{night}"
+        here.mkdir()
+        calls = [c for c in sc.calls if c not in held_calls]
+        bookings = [b for b in sc.bookings if b not in held_bookings]
+        if night == 2:
+            bookings.append(booking)
+        if night == 0:
+            bookings.append(young)
+        given = {
+            "provider": [simulate.write_provider_jsonl(sc, here / "p.jsonl", calls=calls).path],
+            "ledger": [simulate.write_ledger_csv(sc, here / "l.csv", rows=bookings).path],
+            "balances": [simulate.write_balances_csv(sc, here / "b.csv").path],
+        }
+        if night == 2:
+            given["ledger"].append(simulate.write_ledger_csv(
+                first, here / "late.csv", rows=held_bookings).path)  # fmt: skip
+        if night == 3:
+            given["provider"].append(simulate.write_provider_jsonl(
+                second, here / "late.jsonl", calls=held_calls).path)  # fmt: skip
+        files.append((sc, given))
+    out = {"scope": [], "recheck": []}
+    for way, extra in (("scope", []), ("recheck", ["--recheck"])):
+        db = folder / f"{way}.duckdb"
+        for night, (sc, given) in enumerate(files):
+            target = folder / way / f"night-{night}"
+            args = ["run", "--db", db, "--date", sc.window_from.date().isoformat(),
+                    "--cutoff", sc.cutoff.isoformat(), "--grace", GRACE, "--out", target,
+                    "--quiet", *extra]  # fmt: skip
+            for kind, paths in given.items():
+                for path in paths:
+                    args += [f"--{kind}", path]
+            run_cli(args, expect={0, 1})
+            out[way].append(target)
+    return {"out": out, "folder": folder, "ledger_gap": ledger_gap,
+            "provider_gap": provider_gap, "tied": (booking, call), "young": young}  # fmt: skip
+
+
+def register_of(db: Path) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT * FROM finding_register ORDER BY finding_id").fetchall()
+
+
+@pytest.mark.parametrize("night", range(NIGHTS))
+@pytest.mark.parametrize("output", ["findings.csv", "remediation.csv", "provider_actions.csv"])
+def test_a_night_lists_what_checking_everything_lists(nights, night, output):
+    scoped = read_csv(nights["out"]["scope"][night] / output)
+    everything = read_csv(nights["out"]["recheck"][night] / output)
+    assert scoped == everything
+    if output == "findings.csv":
+        assert len(scoped) > 50  # each night has findings to compare
+
+
+def test_the_register_is_what_checking_everything_makes_it(nights):
+    folder = nights["folder"]
+    scoped, everything = (
+        register_of(folder / "scope.duckdb"),
+        register_of(folder / "recheck.duckdb"),
+    )
+    assert len(scoped) > 200
+    assert scoped == everything
+
+
+def test_after_the_first_night_only_what_the_data_can_change_is_checked(nights):
+    scoped = [read_summary(out)["checked"] for out in nights["out"]["scope"]]
+    everything = [read_summary(out)["checked"] for out in nights["out"]["recheck"]]
+    assert scoped[0]["since"] is None  # the store's first night checks everything
+    assert all(c["since"] is None for c in everything)
+    for night in range(1, NIGHTS):
+        assert scoped[night]["since"] is not None
+        # yesterday's records, and the day before's, are not checked again
+        assert scoped[night]["bets"] < everything[night]["bets"] * 3 / 4, night
+    assert everything[-1]["bets"] > scoped[-1]["bets"] * 2
+
+
+def gap_states(out: Path) -> dict[tuple, str]:
+    return {(r["detail"].split(" ")[0], r["occurred_at"]): r["window"] for r in read_csv(
+        out / "findings.csv") if r["check"] == "input_gap"}  # fmt: skip
+
+
+def test_an_hour_delivered_late_closes_its_input_gap(nights):
+    """Night 0 sees its ledger's missing hour as an input gap; night 2 brings that hour:
+    the gap is resolved in both stores, as it would be checking everything."""
+    hour = nights["ledger_gap"].strftime("%Y-%m-%dT%H")
+    night0 = gap_states(nights["out"]["scope"][0])
+    assert any(side == "ledger" and at.startswith(hour) for side, at in night0)
+    for way in ("scope", "recheck"):
+        with duckdb.connect(str(nights["folder"] / f"{way}.duckdb"), read_only=True) as con:
+            states = con.execute(
+                """SELECT status FROM finding_register WHERE "check" = 'input_gap'
+                   AND strftime(occurred_at, '%Y-%m-%dT%H') = ?""", [hour]).fetchall()  # fmt: skip
+        assert states == [("resolved",)], way
+
+
+def test_a_booking_tied_to_an_old_call_is_checked_with_it(nights):
+    booking, call = nights["tied"]
+    rows = read_csv(nights["out"]["scope"][2] / "findings.csv")
+    found = {
+        (r["bet_id"], Decimal(r["amount"]))
+        for r in rows
+        if r["check"] == "amount_mismatch" and r["transaction_id"] == booking["transaction_id"]
+    }
+    assert found == {(booking["bet_id"], OVER)}, call["bet_id"]
+
+
+def test_an_input_gap_across_midnight_is_one_finding(tmp_path):
+    """The ledger books 25 stakes an hour from 22:00 to 01:00 and the provider's log
+    has none: one input_gap from 22:00, although night 2 brings only its last hour
+    (the run of gap hours before the first hour it compares belongs to it)."""
+    (tmp_path / "none.jsonl").write_text("")
+    rows, balance = [], Decimal(10**6)
+    start = datetime(2026, 11, 1, 22, tzinfo=UTC)
+    for n in range(75):
+        at = start + n * timedelta(minutes=2, seconds=24)
+        rows.append(ledger_row(f"{n + 1}", at, "PAYIN", f"b{n}", 1, balance, balance - 1))
+        balance -= 1
+    ledgers = []
+    for night, part in enumerate((rows[:50], rows[50:])):
+        ledgers.append(tmp_path / f"ledger-{night}.csv")
+        ledgers[-1].write_text("\n".join([LEDGER_HEADER, *part]) + "\n")
+    registers = {}
+    for way, extra in (("scope", []), ("recheck", ["--recheck"])):
+        for night, day in enumerate(("2026-11-01", "2026-11-02")):
+            run_cli(["run", "--db", tmp_path / f"{way}.duckdb", "--provider",
+                     tmp_path / "none.jsonl", "--ledger", ledgers[night], "--counterparty", CP,
+                     "--date", day, "--cutoff", f"{day}T23:59:59Z", "--out",
+                     tmp_path / way / day, "--quiet", *extra], expect={0, 1})  # fmt: skip
+        registers[way] = register_of(tmp_path / f"{way}.duckdb")
+    assert registers["scope"] == registers["recheck"]
+    with duckdb.connect(str(tmp_path / "scope.duckdb"), read_only=True) as con:
+        gaps = con.execute("""SELECT status, detail FROM finding_register
+                              WHERE "check" = 'input_gap'""").fetchall()  # fmt: skip
+    assert len(gaps) == 1
+    assert "from 2026-11-01T22:00:00Z for 3 hour(s)" in gaps[0][1]
+
+
+def test_a_stake_young_at_one_cutoff_is_open_at_the_next(nights):
+    young = nights["young"]
+    label = young["created_at"].date().isoformat()
+    for night, window in ((0, None), (1, label)):
+        rows = read_csv(nights["out"]["scope"][night] / "findings.csv")
+        found = [
+            r["window"] for r in rows if r["check"] == "open_bet" and r["bet_id"] == "young-bet"
+        ]
+        assert found == ([window] if window else []), night
