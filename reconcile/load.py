@@ -699,7 +699,8 @@ def load_inputs(
     _store_reject_texts(con, new)
     insert_rows(
         con,
-        "INSERT INTO input_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO input_files (file_id, run_id, kind, path, format, sha256, rows_in, loaded, "
+        "collapsed, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [s.file_id, run_id, s.kind, str(s.path), s.format, s.sha256, s.rows_in, s.loaded,
              s.collapsed, s.rejected]

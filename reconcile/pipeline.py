@@ -146,6 +146,7 @@ def reconcile(
     """Load the inputs into the store, run the domain's checks, record the findings."""
     with stages.stage("load"):
         sources = load.load_inputs(con, inputs, record.run_id, stages.note)
+        store.commit_load(con)
     window = job.window
     if window.cutoff is None:
         latest = findings.latest_time_seen(con, job.domain)
@@ -157,12 +158,14 @@ def reconcile(
         night = None if job.recheck else store.night_of(con, record, window, job.tolerance, parties)
         checked = findings.find(con, window, job.tolerance, parties, job.domain, night)
         stages.note(checked.describe())
-        store.record_findings(con, record, window, job.tolerance, parties)
+        store.record_findings(con, record, window, job.tolerance, parties, list(inputs))
     return Reconciled(sources, window, parties, checked)
 
 
 def run_job(job: Job) -> Outcome:
-    """``reconcile run`` / ``reconcile cashback``: with ``--db``, one store transaction."""
+    """``reconcile run`` / ``reconcile cashback``: with ``--db``, the load and then
+    the rest committed apart (``store.commit_load``); a run that fails removes
+    what it loaded."""
     stages = job.progress or Stages()
     # A missing file or a bad acks file is reported before the store is touched.
     inputs = resolve_inputs(job)
@@ -170,9 +173,13 @@ def run_job(job: Job) -> Outcome:
     known = acks.load_acks(job.acks) if job.acks else {}
     with store.session(job.db, engine=job.engine) as con:
         record = store.begin_run(con, job.domain, job.window)
-        done = reconcile(con, job, inputs, record, stages)
-        with stages.stage("outputs"):
-            return write_outputs(con, job, record, done, stages, known)
+        try:
+            done = reconcile(con, job, inputs, record, stages)
+            with stages.stage("outputs"):
+                return write_outputs(con, job, record, done, stages, known)
+        except BaseException:
+            store.forget_run(con, record)
+            raise
 
 
 def owned_elsewhere(job: Job, inputs: dict[str, list[Path]]) -> list[Path]:

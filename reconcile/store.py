@@ -8,8 +8,13 @@ when the data no longer shows them).
 
 Guarantees of the file:
 
-* A run is one transaction: it commits at the very end, so a crash, a kill or
-  an input error leaves the file exactly as it was before that run.
+* A run commits twice (spec 6.1): its records once loaded, then its checks,
+  findings and register at the very end.  A run that fails (an input error, a
+  full disk, out of memory, a bug, Ctrl-C) leaves the file as it was before
+  it: after the first commit it removes what it loaded.  A run killed after
+  the first commit leaves its records, in files that no run has checked and
+  a ``runs`` row without an exit status: no command takes that for a finished
+  run, and the next run checks those files as tonight's.
 * DuckDB allows one writing process per file; a second run against the same
   file fails at once with a message saying so (nothing is written).
 * ``schema_info`` holds the schema version.  An older file is upgraded in place
@@ -23,6 +28,7 @@ Guarantees of the file:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -82,13 +88,16 @@ def _findings_window(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _night_scope(con: duckdb.DuckDBPyConnection) -> None:
-    """Schema 4 -> 5: a run keeps its tolerance and providers, and the register
-    each finding's time, which a night's scope needs (spec 6.1).  Runs kept
+    """Schema 4 -> 5: a run keeps its tolerance and providers, the register each
+    finding's time, and a file the run that checked it, which a night's scope
+    needs (spec 6.1).  Runs kept
     before it have neither, so the first night after the upgrade checks
     everything once."""
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS tolerance DECIMAL(38, 8)")
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS counterparties VARCHAR")
     con.execute("ALTER TABLE finding_register ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ")
+    con.execute("ALTER TABLE input_files ADD COLUMN IF NOT EXISTS checked_by INTEGER")
+    con.execute("UPDATE input_files SET checked_by = run_id")
 
 
 #: Steps that bring a store of version N to N + 1, in one transaction with the
@@ -259,7 +268,8 @@ def night_of(
     ``since`` is the earliest time tonight can change a finding at: the last
     cutoff less the last grace (a bet younger than the grace was not open yet),
     tonight's cutoff less tonight's grace, and the window's start (every finding
-    of the window is listed).
+    of the window is listed).  The night's files are those no run has checked:
+    tonight's, and those of a run that was killed after its load was committed.
     """
     if window.start is None:
         return None
@@ -277,7 +287,7 @@ def night_of(
         return None
     since = min(cutoff - timedelta(seconds=grace_seconds), window.cutoff - window.grace,
                 window.start)  # fmt: skip
-    files = con.execute("SELECT file_id FROM input_files WHERE run_id = ?", [run.run_id])
+    files = con.execute("SELECT file_id FROM input_files WHERE checked_by IS NULL")
     return Night(since, tuple(row[0] for row in files.fetchall()))
 
 
@@ -287,9 +297,15 @@ def record_findings(
     window: Window,
     tolerance: Decimal,
     counterparties: list[str],
+    kinds: list[str],
 ) -> None:
     """Keep the window's findings, supersede earlier runs of the same window,
-    and bring the register of findings up to date (``sql/register.sql``)."""
+    and bring the register of findings up to date (``sql/register.sql``); the
+    files of the run's input ``kinds`` that no run had checked are now checked."""
+    con.execute(
+        "UPDATE input_files SET checked_by = ? WHERE checked_by IS NULL AND list_contains(?, kind)",
+        [run.run_id, kinds],
+    )
     con.execute(
         "UPDATE runs SET cutoff = ?, grace_seconds = ?, tolerance = ?, counterparties = ? "
         "WHERE run_id = ?",
@@ -390,6 +406,40 @@ def describe_finding(path: Path, finding_id: str) -> dict:
     return {"check": check, "key": key, "amount": money(amount), "records": records}
 
 
+def commit_load(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit the night's records apart from its checks (spec 6.1).
+
+    DuckDB keeps the rows a transaction adds in memory it cannot spill, so a
+    night loaded and checked in one transaction needed more than the memory
+    limit at 5M bets.  Committed, the records are read from the store like any
+    other.  Until the run finishes, its ``runs`` row has no exit status and its
+    files no ``checked_by``: no command takes it for a finished run (history,
+    trends and the notebook read finished runs, the register and the night's
+    scope the runs with a cutoff), and the next run checks those files as its own.
+    """
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION")
+
+
+def forget_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> bool:
+    """After a run failed past :func:`commit_load`: remove what it loaded, so that
+    the store is as it was before the run.  False when that failed too (a full
+    disk): the next run then checks the files as its own."""
+    files = "SELECT file_id FROM input_files WHERE run_id = $run"
+    with contextlib.suppress(duckdb.Error):  # the failure may have ended the transaction
+        con.execute("ROLLBACK")
+    try:
+        con.execute("BEGIN TRANSACTION")
+        for table in ("calls", "bookings", "snapshots", "makes", "accepts", "rejects"):
+            con.execute(f"DELETE FROM {table} WHERE file_id IN ({files})", {"run": run.run_id})
+        for table in ("run_inputs", "input_files", "runs"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = $run", {"run": run.run_id})
+        con.execute("COMMIT")
+    except duckdb.Error:
+        return False
+    return True
+
+
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CHECKPOINT")
 
@@ -425,7 +475,7 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[
         """WITH latest AS (
                SELECT run_id, window_label, window_start
                FROM runs
-               WHERE kind = ? AND superseded_by IS NULL
+               WHERE kind = ? AND superseded_by IS NULL AND exit_status IS NOT NULL
                ORDER BY window_start DESC NULLS LAST, run_id DESC
                LIMIT ?)
            SELECT l.run_id, l.window_label, f.severity, f."check", coalesce(f.currency, ''),

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS input_files (
     rows_in   BIGINT NOT NULL,
     loaded    BIGINT NOT NULL,
     collapsed BIGINT NOT NULL,
-    rejected  BIGINT NOT NULL
+    rejected  BIGINT NOT NULL,
+    checked_by INTEGER                   -- schema 5: the run that checked it; NULL: none yet
 );
 
 -- The files each run was given, including those already loaded by an earlier run.

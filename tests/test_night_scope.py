@@ -19,6 +19,9 @@ nights carry what a night's scope could get wrong:
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reconcile import simulate
+from reconcile import findings, simulate
 from tests.conftest import read_csv, read_summary, run_cli
 from tests.test_store import CP, LEDGER_HEADER, ledger_row
 
@@ -128,9 +131,13 @@ def nights(tmp_path_factory) -> dict:
             "provider_gap": provider_gap, "tied": (booking, call), "young": young}  # fmt: skip
 
 
-def register_of(db: Path) -> list[tuple]:
+def register_of(db: Path, run_ids: bool = True) -> list[tuple]:
+    """The register; without the ids of the runs (a killed run took one)."""
+    left_out = "" if run_ids else " EXCLUDE (first_seen_run, last_seen_run, resolved_run)"
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("SELECT * FROM finding_register ORDER BY finding_id").fetchall()
+        return con.execute(
+            f"SELECT *{left_out} FROM finding_register ORDER BY finding_id"
+        ).fetchall()
 
 
 @pytest.mark.parametrize("night", range(NIGHTS))
@@ -235,3 +242,118 @@ def test_a_stake_young_at_one_cutoff_is_open_at_the_next(nights):
             r["window"] for r in rows if r["check"] == "open_bet" and r["bet_id"] == "young-bet"
         ]
         assert found == ([window] if window else []), night
+
+
+KILLED = """
+import os, sys
+from reconcile import findings, load, report
+point = sys.argv[1]
+module, name = {"load": (load, "load_inputs"), "checks": (findings, "find"),
+                "outputs": (report, "write_html")}[point]
+original = getattr(module, name)
+def killed(*args, **kwargs):
+    if point == "load":
+        original(*args, **kwargs)
+    os._exit(9)
+setattr(module, name, killed)
+from reconcile.cli import main
+main(sys.argv[2:])
+"""
+
+
+def history_of(db: Path) -> list[dict]:
+    rows = json.loads(run_cli(["history", "--db", db, "--format", "json"], expect=0).out)["runs"]
+    return [{k: v for k, v in row.items() if k != "started_at"} for row in rows]
+
+
+@pytest.fixture(scope="module")
+def two_small_nights(tmp_path_factory) -> tuple[Path, list[list]]:
+    folder = tmp_path_factory.mktemp("killed")
+    first = simulate.night_of(0, 300, FIRST_DAY, shared_users=True)
+    second = simulate.night_of(1, 300, FIRST_DAY, first.counterparty_id, shared_users=True)
+    args = []
+    for night, sc in enumerate((first, second)):
+        files = [
+            ("--provider", simulate.write_provider_jsonl(sc, folder / f"p{night}.jsonl")),
+            ("--ledger", simulate.write_ledger_csv(sc, folder / f"l{night}.csv")),
+            ("--balances", simulate.write_balances_csv(sc, folder / f"b{night}.csv")),
+        ]
+        args.append(
+            [
+                "run",
+                "--date",
+                sc.window_from.date().isoformat(),
+                "--cutoff",
+                sc.cutoff.isoformat(),
+                "--grace",
+                "1h",
+                "--quiet",
+                *[part for option, written in files for part in (option, written.path)],
+            ]
+        )
+    return folder, args
+
+
+@pytest.mark.parametrize("point", ["load", "checks", "outputs"])
+def test_a_run_killed_at_any_point_leaves_no_finished_run_and_the_next_completes_it(
+    two_small_nights, tmp_path, point
+):
+    """Spec 6.1: night 1 killed (SIGKILL-like, no clean-up) while loading, after its
+    load was committed, or while writing its report; then night 1 again.  Until then
+    history and the register are night 0's; after it, every output and the register
+    are those of a store that never saw the kill."""
+    _folder, (night0, night1) = two_small_nights
+    killed, clean = tmp_path / "killed.duckdb", tmp_path / "clean.duckdb"
+    for db in (killed, clean):
+        run_cli([*night0, "--db", db, "--out", tmp_path / f"{db.stem}-0"], expect={0, 1})
+    before = history_of(killed), register_of(killed)
+    dead = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLED,
+            point,
+            *map(str, night1),
+            "--db",
+            str(killed),
+            "--out",
+            str(tmp_path / "dead"),
+        ],
+        capture_output=True,
+    )
+    assert dead.returncode == 9, dead.stderr
+    assert not (tmp_path / "dead").exists()
+    assert (history_of(killed), register_of(killed)) == before
+    for db in (killed, clean):
+        run_cli([*night1, "--db", db, "--out", tmp_path / f"{db.stem}-1"], expect={0, 1})
+    for output in ("findings.csv", "remediation.csv", "rejects.csv"):
+        assert read_csv(tmp_path / "killed-1" / output) == read_csv(tmp_path / "clean-1" / output)
+    assert register_of(killed, run_ids=False) == register_of(clean, run_ids=False)
+    assert [r["findings"] for r in history_of(killed)] == [r["findings"] for r in history_of(clean)]
+    assert read_summary(tmp_path / "killed-1")["checked"]["since"] is not None
+
+
+def test_a_run_that_fails_after_its_load_leaves_the_store_as_it_was(
+    two_small_nights, tmp_path, monkeypatch
+):
+    """Out of memory in the checks (exit 3), after the load was committed: the
+    records it loaded are removed again, and the next run loads them anew."""
+    _folder, (night0, night1) = two_small_nights
+    db = tmp_path / "store.duckdb"
+    run_cli([*night0, "--db", db, "--out", tmp_path / "night0"], expect={0, 1})
+    tables = ("calls", "bookings", "snapshots", "input_files", "run_inputs", "rejects", "runs")
+
+    def rows() -> dict:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+    before = rows()
+
+    def out_of_memory(*args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+
+    monkeypatch.setattr(findings, "find", out_of_memory)
+    result = run_cli([*night1, "--db", db, "--out", tmp_path / "night1"], expect=3)
+    assert "out of memory" in result.err
+    assert rows() == before
+    assert not (tmp_path / "night1").exists()
