@@ -135,7 +135,7 @@ FINDING_COLUMNS = """
 class Night:
     """What a night brings to a store whose last run checked everything before
     it (spec 6.1, ``store.night_of``): records from ``since`` on, and the files
-    this run loaded."""
+    no run has checked yet (tonight's, and those of a run killed after its load)."""
 
     since: datetime
     files: tuple[int, ...]
