@@ -29,10 +29,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import read_csv, read_summary, run_cli
+from test_store import CP, LEDGER_HEADER, ledger_row
 
 from reconcile import findings, simulate
-from tests.conftest import read_csv, read_summary, run_cli
-from tests.test_store import CP, LEDGER_HEADER, ledger_row
 
 FIRST_DAY = date(2026, 10, 1)
 NIGHTS = 4
