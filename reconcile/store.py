@@ -42,6 +42,7 @@ import duckdb
 
 from reconcile.errors import InputError
 from reconcile.findings import Night
+from reconcile.load import KINDS
 from reconcile.resources import sql
 from reconcile.text import money
 from reconcile.window import Window
@@ -90,9 +91,8 @@ def _findings_window(con: duckdb.DuckDBPyConnection) -> None:
 def _night_scope(con: duckdb.DuckDBPyConnection) -> None:
     """Schema 4 -> 5: a run keeps its tolerance and providers, the register each
     finding's time, and a file the run that checked it, which a night's scope
-    needs (spec 6.1).  Runs kept
-    before it have neither, so the first night after the upgrade checks
-    everything once."""
+    needs (spec 6.1).  Runs kept before it have none of them, so the first night
+    after the upgrade checks everything once."""
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS tolerance DECIMAL(38, 8)")
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS counterparties VARCHAR")
     con.execute("ALTER TABLE finding_register ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ")
@@ -282,13 +282,18 @@ def night_of(
     if not last:
         return None
     cutoff, grace_seconds, last_tolerance, last_parties = last[0]
-    same = last_tolerance == tolerance and last_parties == json.dumps(sorted(counterparties))
+    same = last_tolerance == tolerance and last_parties == _party_list(counterparties)
     if not same or cutoff > window.cutoff:
         return None
     since = min(cutoff - timedelta(seconds=grace_seconds), window.cutoff - window.grace,
                 window.start)  # fmt: skip
     files = con.execute("SELECT file_id FROM input_files WHERE checked_by IS NULL")
     return Night(since, tuple(row[0] for row in files.fetchall()))
+
+
+def _party_list(counterparties: list[str]) -> str:
+    """How a run keeps its providers (runs.counterparties): comparable as text."""
+    return json.dumps(sorted(counterparties))
 
 
 def record_findings(
@@ -310,7 +315,7 @@ def record_findings(
         "UPDATE runs SET cutoff = ?, grace_seconds = ?, tolerance = ?, counterparties = ? "
         "WHERE run_id = ?",
         [window.cutoff, int(window.grace.total_seconds()), tolerance,
-         json.dumps(sorted(counterparties)), run.run_id],
+         _party_list(counterparties), run.run_id],
     )  # fmt: skip
     con.execute(
         """CREATE OR REPLACE TEMP TABLE current_run AS
@@ -421,23 +426,21 @@ def commit_load(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("BEGIN TRANSACTION")
 
 
-def forget_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> bool:
+def forget_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     """After a run failed past :func:`commit_load`: remove what it loaded, so that
-    the store is as it was before the run.  False when that failed too (a full
-    disk): the next run then checks the files as its own."""
+    the store is as it was before the run.  When that fails too (a full disk),
+    the records stay in files no run has checked, which the next run checks."""
     files = "SELECT file_id FROM input_files WHERE run_id = $run"
     with contextlib.suppress(duckdb.Error):  # the failure may have ended the transaction
         con.execute("ROLLBACK")
-    try:
+    record_tables = [kind.stored_in[0] for kind in KINDS.values()]
+    with contextlib.suppress(duckdb.Error):
         con.execute("BEGIN TRANSACTION")
-        for table in ("calls", "bookings", "snapshots", "makes", "accepts", "rejects"):
+        for table in (*record_tables, "rejects"):
             con.execute(f"DELETE FROM {table} WHERE file_id IN ({files})", {"run": run.run_id})
         for table in ("run_inputs", "input_files", "runs"):
             con.execute(f"DELETE FROM {table} WHERE run_id = $run", {"run": run.run_id})
         con.execute("COMMIT")
-    except duckdb.Error:
-        return False
-    return True
 
 
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
