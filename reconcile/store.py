@@ -208,6 +208,12 @@ def _configure(con: duckdb.DuckDBPyConnection, engine: Engine) -> None:
     except duckdb.Error as exc:
         raise StoreError(f"engine settings refused: {str(exc).splitlines()[0]}") from None
     con.execute("SET preserve_insertion_order = false")
+    # A checkpoint's vacuum merges the last row groups of a table that a night
+    # appended to, rewriting history to do it: at night 12 of 20k bets the load's
+    # commit spent 1.2 s instead of 0.6 s of night 2 on it (0.16 s without).  So a
+    # night's records stay row groups of their own; rows a failed run loaded and
+    # removed stay as deletion marks, which scans skip.
+    con.execute("SET max_vacuum_tasks = 0")
 
 
 def open_store(
