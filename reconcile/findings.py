@@ -178,6 +178,11 @@ class Domain:
     #: that has it also has a night's scope (sql/focus/, spec 6.1)
     volume: str | None = None
 
+    @property
+    def has_night_scope(self) -> bool:
+        """Whether a night checks only what its data can change (spec 6.1)."""
+        return self.volume is not None
+
 
 DOMAINS = {
     "provider": Domain(
@@ -288,7 +293,7 @@ def find(
     """
     checks = DOMAINS[domain]
     bind_parameters(con, window, tolerance, counterparties or [])
-    night = night if checks.volume else None  # cashback: always everything
+    night = night if checks.has_night_scope else None  # cashback: always everything
     focus(con, night)
     if checks.volume:
         con.execute(sql(checks.volume))
@@ -325,7 +330,7 @@ def find(
 
 
 def checked(con: duckdb.DuckDBPyConnection, checks: Domain, night: Night | None) -> Checked:
-    if not checks.volume:
+    if not checks.has_night_scope:
         return Checked(None, None, None)
     bets, chains = con.execute(
         """SELECT (SELECT count(*) FROM bets),

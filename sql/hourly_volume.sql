@@ -22,8 +22,8 @@ WHERE side IS NOT NULL;
 -- says was booked or sent in its hours.
 CREATE OR REPLACE TEMP VIEW hour_calls AS
 SELECT * FROM calls
-WHERE event_time >= getvariable('hours_from') AND operation <> 'balance'
-  AND run_call(counterparty_id, event_time);
+WHERE event_time >= getvariable('hours_from')
+  AND run_bet_call(counterparty_id, operation, event_time);
 
 CREATE OR REPLACE TEMP VIEW hour_bookings AS
 SELECT * FROM bookings

@@ -9,6 +9,11 @@ CREATE OR REPLACE TEMP MACRO run_call(counterparty, event_time) AS
     AND (counterparty IS NULL
          OR counterparty IN (SELECT counterparty_id FROM run_counterparties));
 
+-- A call of the run about a bet: a Balance call has none (it counts only in the
+-- hourly volume).
+CREATE OR REPLACE TEMP MACRO run_bet_call(counterparty, operation, event_time) AS
+    operation <> 'balance' AND run_call(counterparty, event_time);
+
 -- A booking of the run's provider, up to the cutoff, that belongs to a bet (a
 -- manual ADJUSTMENT has none and is only part of the balance chain).
 CREATE OR REPLACE TEMP MACRO run_booking(counterparty, type, created_at) AS

@@ -7,7 +7,7 @@
 CREATE OR REPLACE TEMP TABLE scope_calls AS
 SELECT c.*
 FROM focus_calls c
-WHERE c.operation <> 'balance' AND run_call(c.counterparty_id, c.event_time);
+WHERE run_bet_call(c.counterparty_id, c.operation, c.event_time);
 
 -- "Booked" means present among the provider's own rows.
 CREATE OR REPLACE TEMP TABLE provider_bookings AS

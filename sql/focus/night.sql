@@ -30,7 +30,7 @@ CREATE OR REPLACE TEMP MACRO touched(t) AS
 
 CREATE OR REPLACE TEMP TABLE focus_bets AS
 SELECT bet_id FROM calls
-WHERE touched(event_time) AND operation <> 'balance' AND run_call(counterparty_id, event_time)
+WHERE touched(event_time) AND run_bet_call(counterparty_id, operation, event_time)
 UNION
 SELECT bet_id FROM bookings
 WHERE touched(created_at) AND run_booking(counterparty_id, type, created_at);

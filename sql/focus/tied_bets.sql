@@ -5,7 +5,7 @@
 INSERT INTO focus_calls
 SELECT * FROM calls
 WHERE bet_id IN (SELECT bet_id FROM expanding)
-  AND operation <> 'balance' AND run_call(counterparty_id, event_time);
+  AND run_bet_call(counterparty_id, operation, event_time);
 
 INSERT INTO focus_bookings
 SELECT * FROM bookings
@@ -39,7 +39,7 @@ FROM (SELECT bet_id FROM tied_bookings
       WHERE run_booking(counterparty_id, type, created_at)
       UNION ALL
       SELECT bet_id FROM tied_calls
-      WHERE operation <> 'balance' AND run_call(counterparty_id, event_time))
+      WHERE run_bet_call(counterparty_id, operation, event_time))
 WHERE bet_id NOT IN (SELECT bet_id FROM focus_bets);
 
 INSERT INTO focus_bets SELECT bet_id FROM tied;
