@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench.py --bets 200000 [--bets 1000000 ...] [--form half-gzip]
 
 For each size it generates one simulated day with the repo's generator
-(``python -m reconcile.simulate``; cached under ``bench/cache/``) in the form
+(``python -m simulate.provider``; cached under ``bench/cache/``) in the form
 asked (``FORMS``: ``half-gzip`` is the yardstick issue 7 describes, half of the
 day's records gzipped), then measures, each in its own process so that its peak
 RSS is its own:
@@ -120,7 +120,7 @@ def generated_day(bets: int, form: str) -> Path:
     folder = BENCH / "cache" / f"bets-{bets}{'-gz' if form == 'gzip' else ''}"
     if not (folder / "expected.json").exists():  # written last by the generator
         print(f"generating {bets} bets into {folder} (once) ...", file=sys.stderr)
-        command = [str(PYTHON), "-m", "reconcile.simulate", "--out", str(folder),
+        command = [str(PYTHON), "-m", "simulate.provider", "--out", str(folder),
                    "--bets", str(bets)] + (["--gzip"] if form == "gzip" else [])  # fmt: skip
         subprocess.run(command, check=True, cwd=REPO)
     return folder

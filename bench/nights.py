@@ -3,7 +3,7 @@ store's history grows.
 
     .venv/bin/python bench/nights.py --nights 30 --bets 100000 [--json FILE]
 
-Each night is a day of the repo's generator (``reconcile.simulate``, seed per
+Each night is a day of the repo's generator (``simulate.provider``, seed per
 night) moved onto consecutive dates with ids of its own (bets, users, sessions,
 transactions and requests carry the night's number; the provider is the same
 every night), written once under ``bench/cache/``. Each night is given only its
@@ -24,7 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench import measure
-from reconcile import simulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo's simulate/
+from simulate import provider as simulate
 
 BENCH = Path(__file__).resolve().parent
 PYTHON = Path(sys.executable)

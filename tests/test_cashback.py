@@ -1,6 +1,6 @@
 """``reconcile cashback`` end to end on generated cashback traffic (spec section 7).
 
-reconcile.simulate_cashback knows from its own simulation which findings each
+simulate.cashback knows from its own simulation which findings each
 injected defect must raise; findings.csv must equal that exactly.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import describe_difference, invoke, owed_of, read_csv, read_summary
 
-from reconcile import simulate_cashback as sim
+from simulate import cashback as sim
 
 
 def cashback_keys(out: Path, owed: bool = False) -> set[tuple]:

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import describe_difference, finding_keys, invoke, read_csv
 
-from reconcile.simulate import write_fixture_set
-from reconcile.simulate_cashback import write_cashback_fixture_set
+from simulate.cashback import write_cashback_fixture_set
+from simulate.provider import write_fixture_set
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REGENERATE = (
-    "python -c \"from reconcile.simulate import write_fixture_set as w; w('fixtures')\" && "
-    "python -m reconcile.simulate_cashback --out fixtures --seed 42 --cashbacks 60"
+    "python -c \"from simulate.provider import write_fixture_set as w; w('fixtures')\" && "
+    "python -m simulate.cashback --out fixtures --seed 42 --cashbacks 60"
 )
 
 

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from conftest import read_csv, run_cli
 
-from reconcile.simulate import write_fixture_set
+from simulate.provider import write_fixture_set
 
 DAY = ["--date", "2026-11-22", "--cutoff", "2026-11-23T01:00:00Z", "--grace", "1h"]
 

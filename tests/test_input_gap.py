@@ -20,8 +20,8 @@ import pytest
 from conftest import describe_difference, finding_keys, read_csv, read_summary, run_cli
 from test_run import FORMS, run_form, window_args
 
-from reconcile import simulate
 from reconcile.window import iso
+from simulate import provider as simulate
 
 LEFT_OUT = range(3, 6)  # the provider file of 03:00-06:00 is missing
 LEDGER_CUT = range(14, 16)  # the ledger export lacks 14:00-16:00

@@ -32,7 +32,8 @@ import pytest
 from conftest import read_csv, read_summary, run_cli
 from test_store import CP, LEDGER_HEADER, ledger_row
 
-from reconcile import findings, simulate
+from reconcile import findings
+from simulate import provider as simulate
 
 FIRST_DAY = date(2026, 10, 1)
 NIGHTS = 4

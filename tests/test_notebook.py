@@ -9,7 +9,7 @@ from conftest import read_csv, run_cli
 from test_run import window_args
 
 import reconcile
-from reconcile import simulate
+from simulate import provider as simulate
 
 
 @pytest.fixture(scope="module")

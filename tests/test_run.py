@@ -1,6 +1,6 @@
 """``reconcile run`` end to end on generated data, in every input form.
 
-The generator (reconcile.simulate) knows from its own simulation which findings
+The generator (simulate.provider) knows from its own simulation which findings
 each injected defect must raise; these tests compare the CLI's findings.csv with
 that, exactly: no missed finding, no false alarm.
 """
@@ -21,8 +21,8 @@ from conftest import (
     read_summary,
 )
 
-from reconcile import simulate
 from reconcile.window import iso
+from simulate import provider as simulate
 
 OUTPUTS = ("report.html", "findings.csv", "summary.json", "rejects.csv", "remediation.csv",
            "provider_actions.csv")  # fmt: skip

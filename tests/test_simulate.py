@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile import simulate as sim
-from reconcile.simulate import (
+from simulate import provider as sim
+from simulate.provider import (
     CALL_COLUMNS,
     CHECKS,
     LEDGER_COLUMNS,

@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from reconcile.simulate_cashback import (
+from simulate.cashback import (
     CHECKS,
     MAKE_COLUMNS,
     CashbackScenario,
@@ -350,13 +350,14 @@ def test_every_token_written_is_a_listed_secret(scenario, tmp_path):
 
 
 def test_fixture_set_and_command_line(tmp_path):
-    command = [sys.executable, "-m", "reconcile.simulate_cashback", "--out", str(tmp_path / "a")]
+    command = [sys.executable, "-m", "simulate.cashback", "--out", str(tmp_path / "a")]
     done = subprocess.run(
         [*command, "--seed", "11", "--cashbacks", "60"],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONHASHSEED": "1"},  # no dependence on set or dict hashing
         check=True,
+        cwd=Path(__file__).resolve().parent.parent,  # simulate/ is beside reconcile/
     )
     assert "cashback_paid_twice" in done.stdout
     written = write_cashback_fixture_set(tmp_path / "b", seed=11, cashbacks=60)

@@ -1,6 +1,6 @@
 """The persistent store (``--db``) across nights (spec section 6).
 
-Generated data (reconcile.simulate) is split by time into two nights' worth of
+Generated data (simulate.provider) is split by time into two nights' worth of
 files; the generator knows the findings independently of the product, so night
 2, run on night 2's files only, must find exactly what it expects, and exactly
 what one run over all files finds.  Small hand-made inputs cover the states of
@@ -34,9 +34,10 @@ from conftest import (
 )
 from conftest import run_cli as cli
 
-from reconcile import simulate, store
+from reconcile import store
 from reconcile.store import RECORD_TABLES, SCHEMA_VERSION
 from reconcile.window import iso
+from simulate import provider as simulate
 
 SEED, BETS = 7, 300
 GRACE = "60m"

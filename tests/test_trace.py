@@ -1,7 +1,7 @@
 """``reconcile trace``: the story of one id, on both sides, in time order (spec section 6).
 
 For one injected defect of every check, the generator's own records of that bet
-(reconcile.simulate) say which calls and bookings the story must hold; the trace
+(simulate.provider) say which calls and bookings the story must hold; the trace
 is read from a store (``--db``) and straight from the files, and the two must
 tell the same story.
 """
@@ -17,8 +17,8 @@ import pytest
 from conftest import invoke
 from conftest import run_cli as cli
 
-from reconcile import simulate
 from reconcile.window import iso
+from simulate import provider as simulate
 
 SEED, BETS = 13, 300
 WIDTH = 80

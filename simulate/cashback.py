@@ -28,7 +28,7 @@ Extra keys, beyond the documented ones, on the scenario's records: makes carry
 ``amount_json`` and ``tax_json`` (the exact JSON literal written, ``None`` when the
 key is absent).
 
-Command line: ``python -m reconcile.simulate_cashback --out DIR [--seed N] [--cashbacks N]``
+Command line: ``python -m simulate.cashback --out DIR [--seed N] [--cashbacks N]``
 writes ``DIR/cashback/{make.csv, accept.jsonl, expected.json}``.
 """
 
@@ -987,7 +987,7 @@ def write_accept_jsonl(
 def expected_document(s: CashbackScenario, inputs: dict[str, WriteResult]) -> dict:
     """What ``expected.json`` holds: the window, the inputs' counts, the findings."""
     return {
-        "generator": "reconcile.simulate_cashback",
+        "generator": "simulate.cashback",
         "seed": s.seed,
         "window": {"from": _iso_z(s.window_from), "to": _iso_z(s.window_to)},
         "cutoff": _iso_z(s.cutoff),
@@ -1032,7 +1032,7 @@ def write_cashback_fixture_set(out_dir: Path | str, seed: int = 42, cashbacks: i
     accept = write_accept_jsonl(s, folder / "accept.jsonl", dirty=True, dup_lines=2)
     document = expected_document(s, {"make.csv": make, "accept.jsonl": accept})
     document["regenerate"] = (
-        f"python -m reconcile.simulate_cashback --out DIR --seed {seed} --cashbacks {cashbacks}"
+        f"python -m simulate.cashback --out DIR --seed {seed} --cashbacks {cashbacks}"
     )
     expected = folder / "expected.json"
     expected.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -1041,7 +1041,7 @@ def write_cashback_fixture_set(out_dir: Path | str, seed: int = 42, cashbacks: i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reconcile.simulate_cashback",
+        prog="python -m simulate.cashback",
         description="Write a seeded cashback fixture set: make.csv, accept.jsonl, expected.json.",
     )
     parser.add_argument("--out", required=True, type=Path, help="folder to write cashback/ into")

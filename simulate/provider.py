@@ -7,7 +7,7 @@ its own bet, and the simulation records the findings that the spec (section 4) s
 must raise: ``Scenario.expected``. Nothing here imports the product; the expectation comes from
 the simulation alone.
 
-``simulate()`` keeps everything in memory (tests, fixtures). ``python -m reconcile.simulate``
+``simulate()`` keeps everything in memory (tests, fixtures). ``python -m simulate.provider``
 streams records straight to files, so a million-bet day fits in little memory.
 """
 
@@ -2084,7 +2084,7 @@ def write_fixture_set(out_dir: str | Path, seed: int = 42, bets: int = 300) -> d
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m reconcile.simulate",
+        prog="python -m simulate.provider",
         description="Write one simulated day: provider log, ledger CSV, balances, expected.json.",
     )
     p.add_argument("--out", required=True, type=Path)
