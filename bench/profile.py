@@ -86,6 +86,7 @@ def profile_checks(con, timer: Timer, window: Window) -> None:
     timer.sql_file(con, domain.scope)
     for name in domain.check_files:
         timer(name, lambda n=name: con.execute(f"CREATE OR REPLACE TEMP TABLE f AS {sql(n)}"))
+    con.execute("SET VARIABLE domain = ?", [domain.name])  # sql/remember_matches.sql reads it
     timer.sql_file(con, domain.remember)
 
 

@@ -1,8 +1,10 @@
 """Stage 5, the command line: options, wiring, and errors turned into messages.
 
-Exit statuses: 0 no finding at or above ``--fail-on``; 1 some; 2 a usage or
-input error (one line on stderr, nothing written that looks like a report);
-3 an internal failure (a bug or the machine: out of disk, out of memory).
+Exit statuses (named in ``reconcile.errors``): 0 no finding at or above
+``--fail-on``; 1 some; 2 a usage or input error (one line on stderr, nothing
+written that looks like a report); 3 an internal failure (a bug or the machine:
+out of disk, out of memory).  The commands call the small API of
+``reconcile.pipeline`` (run, trace, history, acknowledge).
 """
 
 from __future__ import annotations
@@ -12,31 +14,19 @@ import io
 import os
 import sys
 import traceback
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
 import duckdb
 
-from reconcile import __version__, report
-from reconcile.acks import add_ack
-from reconcile.errors import InputError
+from reconcile import __version__, pipeline, report
+from reconcile.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_OK, InputError
 from reconcile.findings import SEVERITIES
-from reconcile.pipeline import EXIT_ERROR, Job, Stages, run_job, trace_files, trace_store
-from reconcile.store import (
-    HISTORY_COLUMNS,
-    Engine,
-    describe_finding,
-    machine_cores,
-    open_store,
-    run_history,
-)
+from reconcile.pipeline import Job, Stages, run_job
+from reconcile.store import HISTORY_COLUMNS, Engine, machine_cores
 from reconcile.trace import as_document, render_text
-from reconcile.window import make_window, parse_day
-
-EXIT_NOT_FOUND = 1
-EXIT_INTERNAL = 3
+from reconcile.window import make_window
 
 
 def _tolerance(ctx: click.Context, param: click.Parameter, value: str) -> Decimal:
@@ -344,21 +334,7 @@ def trace(
     )
     files = {"provider": provider, "ledger": ledger, "balances": balances, "make": make,
              "accept": accept}  # fmt: skip
-    domain = "cashback" if selector == "cashback" else "provider"
-    needed = ("make", "accept") if domain == "cashback" else ("provider", "ledger")
-    if db and any(files.values()):
-        raise click.UsageError("give either --db or input files, not both")
-    if db:
-        story = trace_store(db, selector, value, limit)
-    elif all(files[kind] for kind in needed):
-        job = Job(
-            domain=domain,
-            inputs={kind: list(paths) for kind, paths in files.items() if paths},
-            window=make_window(day=None, start=None, end=None, cutoff=None, grace="0"),
-        )
-        story = trace_files(job, selector, value, limit)
-    else:
-        raise click.UsageError(f"give --db, or --{needed[0]} and --{needed[1]}")
+    story = pipeline.trace(selector, value, limit, db, files)
     if not story.found:
         click.echo(f"nothing found for {selector} {value!r}", err=True)
         return EXIT_NOT_FOUND
@@ -366,7 +342,7 @@ def trace(
         click.echo(report.json_text(as_document(story)), nl=False)
     else:
         click.echo(render_text(story))
-    return 0
+    return EXIT_OK
 
 
 @cli.command()
@@ -385,11 +361,7 @@ def history(db, fmt, last) -> int:
     Example:
       reconcile history --db recon.duckdb --format table
     """
-    con = open_store(db, read_only=True)
-    try:
-        runs = run_history(con, last)
-    finally:
-        con.close()
+    runs = pipeline.history(db, last)
     if fmt == "json":
         click.echo(report.json_text({"runs": runs}), nl=False)
     elif fmt == "csv":
@@ -402,7 +374,7 @@ def history(db, fmt, last) -> int:
         from rich.console import Console
 
         Console().print(report.history_table(runs))
-    return 0
+    return EXIT_OK
 
 
 @cli.command()
@@ -436,21 +408,10 @@ def ack(finding_id, owner, reason, ticket, expires, acks_file, db, force) -> int
       reconcile ack 3f9a0c1b2d4e5f60 --owner alice --reason "refunded by hand" \\
           --ticket FIN-123 --expires 2026-12-31 --db recon.duckdb --file acks.yaml
     """
-    if expires is not None:
-        parse_day(expires, "--expires")
-    today = datetime.now(UTC).date().isoformat()
-    entry = {"finding_id": finding_id, "owner": owner, "reason": reason, "ticket": ticket,
-             "expires": expires, "acknowledged_on": today}  # fmt: skip
-    if db is not None:
-        entry |= describe_finding(db, finding_id)
-    if "check" not in entry and not force:
-        where = f"in {db}" if db else "(give --db to check it)"
-        raise click.UsageError(
-            f"no run has produced finding {finding_id} {where}; --force to acknowledge it anyway"
-        )
-    add_ack(acks_file, entry)
+    entry = {"owner": owner, "reason": reason, "ticket": ticket, "expires": expires}
+    pipeline.acknowledge(finding_id, entry, acks_file, db, force)
     click.echo(f"acknowledged {finding_id} in {acks_file}")
-    return 0
+    return EXIT_OK
 
 
 def _hint(exc: click.ClickException) -> str:

@@ -1,4 +1,11 @@
-"""Exceptions the core raises; the CLI turns them into one-line messages."""
+"""Exceptions the core raises, and the exit statuses: the CLI turns the one into
+the other (a one-line message on stderr)."""
+
+EXIT_OK = 0  # no finding at or above --fail-on; trace: something has that id
+EXIT_FINDINGS = 1  # a finding that counts at or above --fail-on
+EXIT_NOT_FOUND = 1  # trace: nothing has that id
+EXIT_ERROR = 2  # a usage or input error: nothing written that looks like a report
+EXIT_INTERNAL = 3  # a bug or the machine (out of disk, out of memory)
 
 
 class InputError(Exception):

@@ -1,8 +1,11 @@
 """Stage 2, match and find: run the checks of spec section 4 over the loaded tables.
 
 The matching and every check are SQL (``sql/scope.sql``, ``sql/checks/*.sql``);
-this module binds the run's parameters into tables, runs the files, and owns the
-catalogue of checks: their code, severity and plain-language title.
+this module binds the run's parameters into tables, runs the files, and reads the
+catalogue of checks from them: each file's header says its code, severity,
+plain-language title and meaning, and the spec row it implements (the folder says
+its domain), so that adding a check is one SQL file (and its case table,
+``tests/cases/<check>.yml``).
 
 Conventions, where the spec leaves them open:
 
@@ -18,14 +21,16 @@ Conventions, where the spec leaves them open:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
 from reconcile.load import insert_rows
-from reconcile.resources import sql
+from reconcile.resources import sql, sql_dir
 from reconcile.window import Window, iso
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -33,78 +38,75 @@ SEVERITIES = ("critical", "high", "medium", "low")
 
 @dataclass(frozen=True)
 class Check:
+    """One check, read from the header of its SQL file (see :func:`read_check`)."""
+
     code: str
     severity: str
     title: str
     meaning: str  # for the report's glossary: what happened, in a finance reader's words
-    domain: str = "provider"  # provider | cashback
+    domain: str = "provider"  # provider | cashback: the folder its file is in
+    spec: str = ""  # the spec row it implements, e.g. "section 4, row 1"
+    file: str = ""  # its sql file, without .sql, relative to sql/
+
+    @property
+    def spec_order(self) -> tuple[tuple[int, ...], int]:
+        """Where its row is in the spec: the registry lists checks in this order."""
+        match = re.fullmatch(r"section ([\d.]+), (?:row|item) (\d+)", self.spec)
+        if match is None:
+            raise ValueError(f"sql/{self.file}.sql: spec {self.spec!r} is not 'section N, row M'")
+        return tuple(int(n) for n in match[1].split(".")), int(match[2])
 
 
-CHECKS = {
-    check.code: check
-    for check in (
-        Check("duplicate_payin", "critical", "Stake taken more than once",
-              "The wallet was debited two or more times for one bet. The extra debits are owed "
-              "back to the player."),
-        Check("duplicate_payout", "critical", "Win paid more than once",
-              "The wallet was credited the win two or more times. The extra credits are a loss."),
-        Check("duplicate_refund", "critical", "Stake refunded more than once",
-              "The stake was given back two or more times. The extra refunds are a loss."),
-        Check("payout_and_refund", "critical", "Bet both paid out and refunded",
-              "A settled bet was also refunded: the player kept the result and got the stake "
-              "back."),
-        Check("orphan_settlement", "critical", "Payout or refund with no stake booked",
-              "Money was credited for a bet whose stake was never taken."),
-        Check("balance_drift", "critical", "Wallet balance does not add up",
-              "A ledger balance does not follow from the previous one and the amount booked, or "
-              "the wallet's recorded balance differs from the ledger."),
-        Check("missing_payout", "high", "Settlement sent but not booked",
-              "The provider settled the bet but the ledger has no payout or refund: the player "
-              "may be owed the win."),
-        Check("missing_payin", "high", "Stake accepted but not booked",
-              "The provider was told the stake was taken, but the ledger never debited it."),
-        Check("amount_mismatch", "high", "Booked amount differs from the call",
-              "The ledger booked a different amount from the one the provider sent (or a refund "
-              "differs from the stake)."),
-        Check("status_mismatch", "high", "Booked although the call failed",
-              "The ledger booked money for a call the provider saw fail: the provider believes "
-              "it did not happen."),
-        Check("balance_mismatch", "high", "Reported balance differs from ledger",
-              "The balance the aggregator answered the provider differs from the ledger's "
-              "balance after that booking."),
-        Check("input_gap", "high", "Input looks incomplete",
-              "In these hours one side has far fewer records than the other: a log file or an "
-              "export is probably missing or cut short. Findings in those hours may be its "
-              "doing rather than breaks (they are marked); check the inputs first."),
-        Check("unmatched_ledger", "medium", "Booking with no provider call",
-              "A booking under the provider's name that no call in its log accounts for."),
-        Check("open_bet", "low", "Bet still open",
-              "A stake was taken and nothing has settled it yet (older than the grace period)."),
-        Check("cashback_paid_twice", "high", "Cashback paid twice",
-              "The casino accepted the same cashback payment two or more times under different "
-              "transaction ids: the player was paid more than once.", "cashback"),
-        Check("cashback_cancel_unpaid", "high", "Cancellation of an unpaid cashback",
-              "The casino accepted a cancellation of a cashback that it never paid: the player "
-              "lost money.", "cashback"),
-        Check("cashback_amount_mismatch", "high", "Cashback paid with another amount",
-              "The amount or tax the casino accepted differs from what was sent (accepted minus "
-              "sent).", "cashback"),
-        Check("cashback_user_mismatch", "high", "Cashback paid to another user",
-              "The casino accepted the cashback for a different user than it was sent for.",
-              "cashback"),
-        Check("cashback_unknown", "high", "Accept of a cashback never sent",
-              "The casino reported a cashback (or cancellation) that no make request was sent "
-              "for.", "cashback"),
-        Check("cashback_rejected", "medium", "Cashback refused by the casino",
-              "Every answer of the casino was an error: the player was not paid.", "cashback"),
-        Check("cashback_missing_accept", "medium", "Cashback never answered",
-              "No accept came for the make request by the cutoff: its outcome is unknown.",
-              "cashback"),
-        Check("cashback_late_accept", "low", "Cashback answered late",
-              "The casino's first answer came more than 30 seconds after the request.",
-              "cashback"),
-    )
-}  # fmt: skip
+#: Where each domain's checks are: every ``*.sql`` file of the folder is one check.
+CHECK_FOLDERS = {"provider": "checks", "cashback": "cashback/checks"}
+HEADER_FIELDS = ("check", "severity", "title", "meaning", "spec")
+
+
+def read_header(text: str) -> dict[str, str]:
+    """The ``-- name: value`` lines at the top of a check's SQL file; a line
+    ``--   more`` (indented) continues the value above; the header ends at the
+    first other line."""
+    fields: dict[str, str] = {}
+    name = None
+    for line in text.splitlines():
+        match = re.fullmatch(r"-- (\w+): (.+)", line)
+        if match and match[1] in HEADER_FIELDS:
+            name = match[1]
+            fields[name] = match[2].strip()
+        elif name and line.startswith("--   "):
+            fields[name] += " " + line.removeprefix("--").strip()
+        else:
+            break
+    return fields
+
+
+def read_check(domain: str, path: Path) -> Check:
+    """A check from its SQL file: its header holds everything but the domain
+    (the folder) and the file name, which must be its code."""
+    fields = read_header(path.read_text(encoding="utf-8"))
+    missing = [name for name in HEADER_FIELDS if name not in fields]
+    if missing or fields["check"] != path.stem or fields["severity"] not in SEVERITIES:
+        raise ValueError(
+            f"{path}: the header needs {', '.join(HEADER_FIELDS)} (check = the file's "
+            f"name, severity one of {', '.join(SEVERITIES)})"
+        )
+    return Check(
+        code=fields["check"], severity=fields["severity"], title=fields["title"],
+        meaning=fields["meaning"], domain=domain, spec=fields["spec"],
+        file=f"{CHECK_FOLDERS[domain]}/{path.stem}",
+    )  # fmt: skip
+
+
+def read_checks() -> dict[str, Check]:
+    """Every check of every domain, by code, each domain's in the spec's order."""
+    found = []
+    for domain, folder in CHECK_FOLDERS.items():
+        checks = [read_check(domain, path) for path in (sql_dir() / folder).glob("*.sql")]
+        found += sorted(checks, key=lambda check: check.spec_order)
+    return {check.code: check for check in found}
+
+
+CHECKS = read_checks()
 
 FINDING_COLUMNS = """
     finding_id       VARCHAR,           -- stable: derived from the check and its key
@@ -160,15 +162,36 @@ class Checked:
 
 
 @dataclass(frozen=True)
+class Presentation:
+    """How one domain's findings are written: the title, the identifying columns,
+    and the words the report uses for it."""
+
+    title: str
+    key_columns: tuple[str, ...]
+    command: str  # the reconcile command that runs it
+    unit: str  # what a window holds: "Bets" whose first event is in it
+    totals_heading: str
+    totals_note: str
+
+    @property
+    def finding_columns(self) -> list[str]:
+        return ["finding_id", "window", "status", "check", "severity", *self.key_columns,
+                "currency", "amount", "owed_to", "correction", "action", "detail",
+                "occurred_at", "suspect_input_gap", "status_note"]  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Domain:
     """One reconciliation: the provider's bets, or the casino's cashback."""
 
     name: str
+    inputs: tuple[str, ...]  # its input kinds (load.KINDS), the required ones first
+    required_inputs: tuple[str, ...]
     scope: str  # sql file preparing what the checks see
-    check_files: tuple[str, ...]  # sql files, each a SELECT of findings
     latest_time: str  # SQL: the default cutoff, the latest time in its data
     totals: str  # sql file: money per currency for the report
     totals_columns: tuple[tuple[str, str, str], ...]  # (name, label, count|money|text)
+    presentation: Presentation
     #: sql files run after the checks, on all their findings: who is owed (spec 8),
     #: the marks of an input gap (spec 9)
     after_checks: tuple[str, ...] = ("owed",)
@@ -177,6 +200,18 @@ class Domain:
     #: sql file: both sides' volume per hour (spec 9), before the scope; a domain
     #: that has it also has a night's scope (sql/focus/, spec 6.1)
     volume: str | None = None
+    #: whether a run is of some counterparties (the providers in the call log)
+    has_counterparties: bool = False
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Its checks, in the spec's order (read from ``sql/<folder>/*.sql``)."""
+        return tuple(check for check in CHECKS.values() if check.domain == self.name)
+
+    @property
+    def check_files(self) -> tuple[str, ...]:
+        """Its checks' sql files, each a SELECT of findings."""
+        return tuple(check.file for check in self.checks)
 
     @property
     def has_night_scope(self) -> bool:
@@ -187,11 +222,9 @@ class Domain:
 DOMAINS = {
     "provider": Domain(
         "provider",
+        ("provider", "ledger", "balances"),
+        ("provider", "ledger"),
         "scope",
-        tuple(f"checks/{name}" for name in (
-            "open_bet", "missing_payout", "missing_payin", "duplicates", "payout_and_refund",
-            "orphan_settlement", "amount_mismatch", "status_mismatch", "unmatched_ledger",
-            "balance_mismatch", "balance_drift", "input_gap")),
         """SELECT max(t) FROM (SELECT max(event_time) AS t FROM calls
                                 UNION ALL SELECT max(created_at) FROM bookings
                                 UNION ALL SELECT max(as_of) FROM snapshots)""",
@@ -200,18 +233,23 @@ DOMAINS = {
          ("bookings", "Bookings", "count"), ("stakes", "Stakes", "money"),
          ("wins", "Wins", "money"), ("refunds", "Refunds", "money"),
          ("net", "Net (stakes - wins - refunds)", "money")),
+        Presentation(
+            "Wallet reconciliation", ("bet_id", "transaction_id", "user_id"), "run", "Bets",
+            "Money booked in the window",
+            "The provider's own ledger bookings created in the window, by booking time, up "
+            "to the cutoff.",
+        ),
         after_checks=("owed", "suspect_input_gap"),
         remember="remember_matches",
         hourly="hourly_in_window",
         volume="hourly_volume",
+        has_counterparties=True,
     ),
     "cashback": Domain(
         "cashback",
+        ("make", "accept"),
+        ("make", "accept"),
         "cashback/scope",
-        tuple(f"cashback/checks/{code}" for code in (
-            "cashback_paid_twice", "cashback_cancel_unpaid", "cashback_amount_mismatch",
-            "cashback_user_mismatch", "cashback_unknown", "cashback_rejected",
-            "cashback_missing_accept", "cashback_late_accept")),
         """SELECT max(t) FROM (SELECT max(sent_at) AS t FROM makes
                                 UNION ALL SELECT max(logged_at) FROM accepts)""",
         "cashback/totals",
@@ -219,6 +257,13 @@ DOMAINS = {
          ("payments", "Payments sent", "money"), ("cancellations", "Cancellations sent", "money"),
          ("accepted", "Payments accepted", "money"), ("refused", "Payments refused", "money"),
          ("unanswered", "Payments not answered", "money")),
+        Presentation(
+            "Cashback reconciliation", ("cashback_id", "transaction_type", "user_id"),
+            "cashback", "Cashbacks", "Cashback sent in the window",
+            "Make requests of the cashbacks that belong to the window (by their first make), "
+            "up to the cutoff. A payment counts as accepted when the casino answered 200, or "
+            "103804 (it already had it).",
+        ),
     ),
 }  # fmt: skip
 
@@ -313,6 +358,7 @@ def find(
     for name in checks.after_checks:
         con.execute(sql(name))
     if checks.remember:
+        con.execute("SET VARIABLE domain = ?", [checks.name])
         con.execute(sql(checks.remember))
     con.execute(
         """UPDATE all_findings SET finding_id = finding_id("check", bet_id, transaction_id,

@@ -3,8 +3,9 @@
 One path serves both reconciliations (``reconcile run`` for the provider's
 bets, ``reconcile cashback`` for the casino's cashback): they differ only in
 their inputs and their :class:`~reconcile.findings.Domain`.  The CLI parses
-options into a :class:`Job` and turns :class:`~reconcile.errors.InputError` into
-exit status 2.
+options into a :class:`Job` and calls this module's small API (:func:`run_job`,
+:func:`trace`, :func:`history`, :func:`acknowledge`); it turns
+:class:`~reconcile.errors.InputError` into exit status 2 (``errors.EXIT_ERROR``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__, acks, findings, load, report, store
+from reconcile.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from reconcile.resources import sql
 from reconcile.text import money as money_text
 from reconcile.trace import Trace, build_trace
-from reconcile.window import Window
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from reconcile.window import Window, make_window, parse_day
 
 REJECT_COLUMNS = ["file", "line", "reason", "raw"]
 # Spec section 8: a proposed ADJUSTMENT in the ledger's own columns, and what
@@ -37,28 +37,6 @@ PROVIDER_ACTION_COLUMNS = [
 ]  # fmt: skip
 ID_COLUMNS = ("finding_id", "transaction_id", "counterparty_id", "session_id", "user_id",
               "bet_id", "game_round_id", "request_id", "cashback_id")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Presentation:
-    """How one domain's findings are written: the title and the identifying columns."""
-
-    title: str
-    key_columns: tuple[str, ...]
-
-    @property
-    def finding_columns(self) -> list[str]:
-        return ["finding_id", "window", "status", "check", "severity", *self.key_columns,
-                "currency", "amount", "owed_to", "correction", "action", "detail",
-                "occurred_at", "suspect_input_gap", "status_note"]  # fmt: skip
-
-
-PRESENTATIONS = {
-    "provider": Presentation("Wallet reconciliation", ("bet_id", "transaction_id", "user_id")),
-    "cashback": Presentation(
-        "Cashback reconciliation", ("cashback_id", "transaction_type", "user_id")
-    ),
-}
 
 
 class Stages:
@@ -152,7 +130,7 @@ def reconcile(
         latest = findings.latest_time_seen(con, job.domain)
         window = Window(window.start, window.end, latest, window.grace)
     parties = []
-    if job.domain == "provider":
+    if findings.DOMAINS[job.domain].has_counterparties:
         parties = job.counterparties or findings.provider_counterparties(con)
     with stages.stage("checks"):
         night = None if job.recheck else store.night_of(con, record, window, job.tolerance, parties)
@@ -212,6 +190,52 @@ def trace_store(db: Path, selector: str, value: str, limit: int) -> Trace:
         return build_trace(con, selector, value, limit)
     finally:
         con.close()
+
+
+def trace(
+    selector: str, value: str, limit: int, db: Path | None, files: dict[str, list[str]]
+) -> Trace:
+    """``reconcile trace``: from the store written with ``--db``, or straight from the
+    input files (a ``--cashback`` id needs the cashback inputs, any other the provider's)."""
+    files = {kind: list(paths) for kind, paths in files.items() if paths}
+    domain = "cashback" if selector == "cashback" else "provider"
+    needed = findings.DOMAINS[domain].required_inputs
+    if db and files:
+        raise InputError("give either --db or input files, not both")
+    if db:
+        return trace_store(db, selector, value, limit)
+    if not all(kind in files for kind in needed):
+        raise InputError(f"give --db, or --{needed[0]} and --{needed[1]}")
+    window = make_window(day=None, start=None, end=None, cutoff=None, grace="0")
+    return trace_files(Job(domain=domain, inputs=files, window=window), selector, value, limit)
+
+
+def history(db: Path, last: int) -> list[dict]:
+    """``reconcile history``: the latest runs of a store, newest first."""
+    con = store.open_store(db, read_only=True)
+    try:
+        return store.run_history(con, last)
+    finally:
+        con.close()
+
+
+def acknowledge(
+    finding_id: str, entry: dict, acks_file: Path, db: Path | None, force: bool
+) -> None:
+    """``reconcile ack``: add ``entry`` (owner, reason, ticket, expires) for a finding,
+    with what the store ``db`` knows of it; an id no run produced needs ``force``."""
+    if entry.get("expires") is not None:
+        parse_day(entry["expires"], "--expires")
+    today = datetime.now(UTC).date().isoformat()
+    entry = {"finding_id": finding_id, **entry, "acknowledged_on": today}
+    if db is not None:
+        entry |= store.describe_finding(db, finding_id)
+    if "check" not in entry and not force:
+        where = f"in {db}" if db else "(give --db to check it)"
+        raise InputError(
+            f"no run has produced finding {finding_id} {where}; --force to acknowledge it anyway"
+        )
+    acks.add_ack(acks_file, entry)
 
 
 # ---------------------------------------------------------------------------
@@ -382,7 +406,7 @@ def summary_document(
     return {
         "tool": "reconcile",
         "version": __version__,
-        "command": "run" if job.domain == "provider" else "cashback",
+        "command": findings.DOMAINS[job.domain].presentation.command,
         "generated_at": context.generated_at,
         "window": {
             "label": window.label,
@@ -480,7 +504,7 @@ def build_context(
     late = [row for row in listed if row["window"] != done.window.label]
     checks = check_summaries(rows, job.domain)
     domain = findings.DOMAINS[job.domain]
-    presentation = PRESENTATIONS[job.domain]
+    presentation = domain.presentation
     context = report.ReportContext(
         title=presentation.title,
         kind=job.domain,
@@ -526,7 +550,7 @@ def write_outputs(
     context = build_context(con, job, record, done, known)
     rejects = reject_rows(con, record.run_id)
     context.rejects = len(rejects)
-    columns = PRESENTATIONS[job.domain].finding_columns
+    columns = findings.DOMAINS[job.domain].presentation.finding_columns
     summary = summary_document(job, done, context, stages)
     with report.atomic_directory(job.out) as staging:
         report.write_csv(

@@ -25,6 +25,7 @@ from pathlib import Path
 import jinja2
 
 from reconcile.errors import InputError
+from reconcile.findings import DOMAINS
 from reconcile.resources import templates_dir
 from reconcile.text import money
 from reconcile.window import iso
@@ -588,6 +589,7 @@ def _environment() -> jinja2.Environment:
     env.filters["key_text"] = key_text
     env.filters["signed"] = lambda value: ("+" if value > 0 else "") + money(value, grouped=True)
     env.globals["ACTIONS"] = ACTIONS
+    env.globals["DOMAINS"] = DOMAINS  # a report reads its domain's words: DOMAINS[report.kind]
     env.globals["VOLUME_SERIES"] = VOLUME_SERIES
     env.globals["LISTED_PER_CHECK"] = LISTED_PER_CHECK
     env.filters["owed_label"] = lambda owed_to: OWED_LABELS.get(owed_to, "—")

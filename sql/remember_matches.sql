@@ -1,9 +1,10 @@
 -- Keep in the store which call each booking matched and how, for `reconcile trace`.
 -- The latest data decides: a re-run of an older night (an earlier cutoff, fewer
--- calls) leaves the matches of a later run alone.
+-- calls) leaves the matches of a later run of the same domain alone (its name is
+-- the variable 'domain', set by findings.find).
 DELETE FROM booking_matches
 WHERE booking_id IN (SELECT booking_id FROM booking_match)
-  AND NOT EXISTS (SELECT 1 FROM runs WHERE kind = 'provider'
+  AND NOT EXISTS (SELECT 1 FROM runs WHERE kind = getvariable('domain')
                   AND cutoff > (SELECT cutoff FROM run_params));
 
 INSERT INTO booking_matches

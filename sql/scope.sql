@@ -264,3 +264,32 @@ LEFT JOIN several m ON m.bet_id = f.bet_id
 LEFT JOIN session_owners o ON o.session_id = f.session_id;
 
 DROP TABLE bet_both_sides;
+
+-- duplicate_payin / duplicate_payout / duplicate_refund (sql/checks/duplicate_*.sql,
+-- one file per check, each a SELECT from this macro with its booking type): two or
+-- more bookings of one type for one bet.  Money at issue: the extra bookings (all
+-- but the first): extra stakes are credited back to the player, extra payouts and
+-- refunds debited.
+CREATE OR REPLACE TEMP MACRO duplicate_bookings(booking_type) AS TABLE
+SELECT 'duplicate_' || lower(d.type) AS "check", f.bet_id, NULL AS transaction_id, f.user_id,
+       f.currency, d.total - d.first_amount AS amount,
+       d.copies || ' ' || d.type || ' bookings (tx ' || d.txs || '); '
+           || money_text(d.total - d.first_amount) || ' booked in excess' AS detail,
+       f.first_event AS occurred_at,
+       f.first_event AS anchor_at, NULL AS key_extra,
+       f.counterparty_id, f.session_id,
+       CASE d.type WHEN 'PAYIN' THEN 'player' ELSE 'house' END AS owed_to,
+       CASE d.type WHEN 'PAYIN' THEN d.total - d.first_amount
+                   ELSE d.first_amount - d.total END AS correction,
+       'book_adjustment' AS action
+FROM bet_facts f,
+     LATERAL (SELECT booking_type AS type,
+                     CASE booking_type WHEN 'PAYIN' THEN f.payins WHEN 'PAYOUT' THEN f.payouts
+                                       ELSE f.refunds END AS copies,
+                     CASE booking_type WHEN 'PAYIN' THEN f.payin_total WHEN 'PAYOUT' THEN f.payout_total
+                                       ELSE f.refund_total END AS total,
+                     CASE booking_type WHEN 'PAYIN' THEN f.first_payin WHEN 'PAYOUT' THEN f.first_payout
+                                       ELSE f.first_refund END AS first_amount,
+                     CASE booking_type WHEN 'PAYIN' THEN f.payin_txs WHEN 'PAYOUT' THEN f.payout_txs
+                                       ELSE f.refund_txs END AS txs) AS d
+WHERE d.copies >= 2;

@@ -1,3 +1,10 @@
+-- check: amount_mismatch
+-- severity: high
+-- title: Booked amount differs from the call
+-- meaning: The ledger booked a different amount from the one the provider sent (or a
+--   refund differs from the stake).
+-- spec: section 4, row 9
+--
 -- amount_mismatch: a booking and its matched provider call disagree on the amount
 -- (PAYIN vs betAmount, PAYOUT vs winAmount), or a REFUND differs from the bet's
 -- booked stake, beyond the tolerance.  Money at issue: the difference.  The

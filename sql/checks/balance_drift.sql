@@ -1,3 +1,10 @@
+-- check: balance_drift
+-- severity: critical
+-- title: Wallet balance does not add up
+-- meaning: A ledger balance does not follow from the previous one and the amount
+--   booked, or the wallet's recorded balance differs from the ledger.
+-- spec: section 4, row 13
+--
 -- balance_drift: in a user's ledger chain (all providers, by created_at then
 -- transaction id) a booking's balance_before differs from the previous
 -- balance_after, or its balance_after differs from balance_before -/+ amount; or a

@@ -1,3 +1,10 @@
+-- check: balance_mismatch
+-- severity: high
+-- title: Reported balance differs from ledger
+-- meaning: The balance the aggregator answered the provider differs from the ledger's
+--   balance after that booking.
+-- spec: section 4, row 12
+--
 -- balance_mismatch: a successful provider call reports a balance that differs from
 -- balance_after of the booking it matched (PayInOut: the PAYOUT row; Refund: the
 -- REFUND row).  Money at issue: the difference.  The wallet is not wrong, only the

@@ -1,3 +1,11 @@
+-- check: input_gap
+-- severity: high
+-- title: Input looks incomplete
+-- meaning: In these hours one side has far fewer records than the other: a log file
+--   or an export is probably missing or cut short. Findings in those hours may
+--   be its doing rather than breaks (they are marked); check the inputs first.
+-- spec: section 9, item 2
+--
 -- input_gap (spec section 9): hours in which one side has at least 20 records
 -- and the other fewer than a tenth as many, adjacent hours of the same short
 -- side as one finding keyed by the first hour.  No money is known to have moved

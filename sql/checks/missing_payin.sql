@@ -1,3 +1,10 @@
+-- check: missing_payin
+-- severity: high
+-- title: Stake accepted but not booked
+-- meaning: The provider was told the stake was taken, but the ledger never debited
+--   it.
+-- spec: section 4, row 3
+--
 -- missing_payin: a PayIn or PayInOut of the bet succeeded at the provider but no
 -- PAYIN is booked.  Money at issue: the stake, never debited: owed to the house.
 SELECT 'missing_payin' AS "check", f.bet_id, NULL AS transaction_id, f.user_id, f.currency,

@@ -1,3 +1,10 @@
+-- check: missing_payout
+-- severity: high
+-- title: Settlement sent but not booked
+-- meaning: The provider settled the bet but the ledger has no payout or refund: the
+--   player may be owed the win.
+-- spec: section 4, row 2
+--
 -- missing_payout: the provider sent at least one PayOut (any outcome) or a PayInOut
 -- that was not rejected, but no PAYOUT and no REFUND is booked.
 -- Money at issue: the win amount the provider last sent, owed to the player; the

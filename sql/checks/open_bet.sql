@@ -1,3 +1,10 @@
+-- check: open_bet
+-- severity: low
+-- title: Bet still open
+-- meaning: A stake was taken and nothing has settled it yet (older than the grace
+--   period).
+-- spec: section 4, row 1
+--
 -- open_bet: a PAYIN is booked, no PAYOUT or REFUND is booked, the provider never
 -- sent a PayOut, PayInOut settlement or Refund for it, and the PayIn is older than
 -- the grace at the cutoff.  Money at issue: the stake.  The player is owed its

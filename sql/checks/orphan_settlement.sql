@@ -1,3 +1,9 @@
+-- check: orphan_settlement
+-- severity: critical
+-- title: Payout or refund with no stake booked
+-- meaning: Money was credited for a bet whose stake was never taken.
+-- spec: section 4, row 8
+--
 -- orphan_settlement: a PAYOUT or REFUND is booked for a bet with no PAYIN booked
 -- anywhere in the data up to the cutoff.  Money at issue: everything credited,
 -- owed to the house; whether to debit it is for a person to decide (investigate).

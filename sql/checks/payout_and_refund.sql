@@ -1,3 +1,10 @@
+-- check: payout_and_refund
+-- severity: critical
+-- title: Bet both paid out and refunded
+-- meaning: A settled bet was also refunded: the player kept the result and got the
+--   stake back.
+-- spec: section 4, row 7
+--
 -- payout_and_refund: a bet has both a PAYOUT and a REFUND booked.
 -- Money at issue: the refund (the first one; extra refunds are duplicate_refund's),
 -- debited back.

@@ -1,3 +1,10 @@
+-- check: status_mismatch
+-- severity: high
+-- title: Booked although the call failed
+-- meaning: The ledger booked money for a call the provider saw fail: the provider
+--   believes it did not happen.
+-- spec: section 4, row 10
+--
 -- status_mismatch: a PAYIN or PAYOUT is booked, the provider sent at least one call
 -- of that kind for the bet, every one of them was rejected or unknown, and, for a
 -- PAYIN, the bet was not refunded.  Money at issue: the booked amount.  A stake

@@ -1,3 +1,9 @@
+-- check: unmatched_ledger
+-- severity: medium
+-- title: Booking with no provider call
+-- meaning: A booking under the provider's name that no call in its log accounts for.
+-- spec: section 4, row 11
+--
 -- unmatched_ledger: a provider booking that no provider call accounts for (no call
 -- with its transaction id, its request id, or of its type for its bet).
 -- Money at issue: the booked amount.

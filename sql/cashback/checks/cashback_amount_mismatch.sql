@@ -1,3 +1,10 @@
+-- check: cashback_amount_mismatch
+-- severity: high
+-- title: Cashback paid with another amount
+-- meaning: The amount or tax the casino accepted differs from what was sent (accepted
+--   minus sent).
+-- spec: section 7.2, row 3
+--
 -- cashback_amount_mismatch: a successful accept whose Amount differs from its
 -- make's, or whose TaxAmount does (absent equals an empty tax_amount; present on
 -- one side only is a difference).  Money at issue: accepted minus made, signed as

@@ -1,3 +1,10 @@
+-- check: cashback_cancel_unpaid
+-- severity: high
+-- title: Cancellation of an unpaid cashback
+-- meaning: The casino accepted a cancellation of a cashback that it never paid: the
+--   player lost money.
+-- spec: section 7.2, row 2
+--
 -- cashback_cancel_unpaid: a successful cancellation (-1) of a cashback with no
 -- successful payment.  Money at issue: the cancelled amount.
 WITH cancels AS (

@@ -1,3 +1,9 @@
+-- check: cashback_late_accept
+-- severity: low
+-- title: Cashback answered late
+-- meaning: The casino's first answer came more than 30 seconds after the request.
+-- spec: section 7.2, row 8
+--
 -- cashback_late_accept: the first accept of a make came more than 30 s after it.
 -- Money at issue: the make's amount.
 SELECT 'cashback_late_accept' AS "check", m.cashback_id, m.transaction_type,

@@ -1,3 +1,9 @@
+-- check: cashback_missing_accept
+-- severity: medium
+-- title: Cashback never answered
+-- meaning: No accept came for the make request by the cutoff: its outcome is unknown.
+-- spec: section 7.2, row 7
+--
 -- cashback_missing_accept: a make with no accept at all by the cutoff, unless it is
 -- still due (younger than 30 s plus the grace at the cutoff).
 -- Money at issue: the make's amount.

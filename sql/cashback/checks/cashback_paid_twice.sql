@@ -1,3 +1,10 @@
+-- check: cashback_paid_twice
+-- severity: high
+-- title: Cashback paid twice
+-- meaning: The casino accepted the same cashback payment two or more times under
+--   different transaction ids: the player was paid more than once.
+-- spec: section 7.2, row 1
+--
 -- cashback_paid_twice: two or more successful (200) payment accepts with different
 -- PartnerTransactionId.  Money at issue: the payments after the first, debited
 -- back (spec section 8).

@@ -1,3 +1,9 @@
+-- check: cashback_rejected
+-- severity: medium
+-- title: Cashback refused by the casino
+-- meaning: Every answer of the casino was an error: the player was not paid.
+-- spec: section 7.2, row 6
+--
 -- cashback_rejected: a make with at least one accept and none of them 200 or
 -- 103804: the player was not paid.  Money at issue: the make's amount.
 SELECT 'cashback_rejected' AS "check", m.cashback_id, m.transaction_type,

@@ -1,3 +1,10 @@
+-- check: cashback_unknown
+-- severity: high
+-- title: Accept of a cashback never sent
+-- meaning: The casino reported a cashback (or cancellation) that no make request was
+--   sent for.
+-- spec: section 7.2, row 5
+--
 -- cashback_unknown: an accept for which no make of that CashbackId and
 -- TransactionType exists.  Money at issue: the accept's Amount.
 SELECT 'cashback_unknown' AS "check", a.cashback_id, a.transaction_type,

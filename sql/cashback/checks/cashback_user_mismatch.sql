@@ -1,3 +1,10 @@
+-- check: cashback_user_mismatch
+-- severity: high
+-- title: Cashback paid to another user
+-- meaning: The casino accepted the cashback for a different user than it was sent
+--   for.
+-- spec: section 7.2, row 4
+--
 -- cashback_user_mismatch: an accept whose PartnerUserId differs from its make's.
 -- Money at issue: the make's amount.
 SELECT 'cashback_user_mismatch' AS "check", a.cashback_id, a.transaction_type,
