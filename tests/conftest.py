@@ -23,8 +23,9 @@ class Result:
 
 
 def run_cli(args: list, expect: int | set[int]) -> Result:
-    """Run ``reconcile ARGS`` in-process, capturing its output (no capsys needed, so
-    module-scoped fixtures can use it); fail with the output if the exit code is wrong."""
+    """The one way the tests run the command line: ``reconcile ARGS`` in-process,
+    its output captured (no capsys needed, so module-scoped fixtures can use it);
+    fails with the output when the exit code is not ``expect``."""
     out, err = io.StringIO(), io.StringIO()
     with (
         contextlib.redirect_stdout(out),
@@ -39,11 +40,6 @@ def run_cli(args: list, expect: int | set[int]) -> Result:
         f"stdout:\n{result.out}\nstderr:\n{result.err}"
     )
     return result
-
-
-def invoke(args: list, capsys: pytest.CaptureFixture, expect: int) -> Result:
-    """``run_cli`` for tests that also hold pytest's capsys."""
-    return run_cli(args, expect)
 
 
 def read_csv(path: Path) -> list[dict]:

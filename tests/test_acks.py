@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import invoke, read_csv
+from conftest import read_csv, run_cli
 
 START = 1763805600000  # 2025-11-22T10:00:00Z in epoch ms
 CALL = (
@@ -53,19 +53,19 @@ def write_day(folder: Path, payouts: int) -> dict[str, Path]:
     return {"--provider": folder / "calls.jsonl", "--ledger": folder / "ledger.csv"}
 
 
-def run(files, out, capsys, expect, *extra):
+def run(files, out, expect, *extra):
     args = ["run", "--cutoff", when(3_600_000), "--out", out, *extra]
     for option, path in files.items():
         args += [option, path]
-    return invoke(args, capsys, expect=expect)
+    return run_cli(args, expect=expect)
 
 
 @pytest.fixture
-def night(tmp_path, capsys):
+def night(tmp_path):
     """One night with a duplicate payout, in a store; returns its finding id."""
     files = write_day(tmp_path / "in", payouts=2)
     db = tmp_path / "recon.duckdb"
-    run(files, tmp_path / "out", capsys, 1, "--db", db)
+    run(files, tmp_path / "out", 1, "--db", db)
     rows = read_csv(tmp_path / "out" / "findings.csv")
     assert [(r["check"], r["bet_id"], r["amount"]) for r in rows] == [
         ("duplicate_payout", "5001", "20.00")
@@ -73,7 +73,7 @@ def night(tmp_path, capsys):
     return {"files": files, "db": db, "id": rows[0]["finding_id"], "tmp": tmp_path}
 
 
-def ack(night, capsys, *extra, expect=0):
+def ack(night, *extra, expect=0):
     args = [
         "ack",
         night["id"],
@@ -88,13 +88,13 @@ def ack(night, capsys, *extra, expect=0):
         "--file",
         night["tmp"] / "acks.yaml",
     ]
-    return invoke([*args, *extra], capsys, expect=expect)  # fmt: skip
+    return run_cli([*args, *extra], expect=expect)  # fmt: skip
 
 
-def test_an_acknowledged_break_is_listed_but_does_not_fail(night, capsys):
-    ack(night, capsys)
+def test_an_acknowledged_break_is_listed_but_does_not_fail(night):
+    ack(night)
     out = night["tmp"] / "out2"
-    run(night["files"], out, capsys, 0, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
+    run(night["files"], out, 0, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
     rows = read_csv(out / "findings.csv")
     assert [(r["finding_id"], r["status"]) for r in rows] == [(night["id"], "acknowledged")]
     assert "alice (FIN-123): refunded by hand" in rows[0]["status_note"]
@@ -104,12 +104,12 @@ def test_an_acknowledged_break_is_listed_but_does_not_fail(night, capsys):
     assert summary["exit_status"] == 0
 
 
-def test_an_acknowledged_break_keeps_its_direction_but_is_not_booked_again(night, capsys):
+def test_an_acknowledged_break_keeps_its_direction_but_is_not_booked_again(night):
     before = read_csv(night["tmp"] / "out" / "remediation.csv")
     assert [(r["finding_id"], r["amount"]) for r in before] == [(night["id"], "-20.00")]
-    ack(night, capsys)
+    ack(night)
     out = night["tmp"] / "out2"
-    run(night["files"], out, capsys, 0, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
+    run(night["files"], out, 0, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
     row = read_csv(out / "findings.csv")[0]
     assert (row["owed_to"], row["correction"], row["action"]) == (
         "house", "-20.00", "book_adjustment")  # fmt: skip
@@ -119,49 +119,61 @@ def test_an_acknowledged_break_keeps_its_direction_but_is_not_booked_again(night
     assert "1 acknowledged finding is listed below" in (out / "report.html").read_text()
 
 
-def test_the_same_break_keeps_its_id_on_a_rerun(night, capsys):
+def test_the_same_break_keeps_its_id_on_a_rerun(night):
     out = night["tmp"] / "again"
-    run(night["files"], out, capsys, 1)
+    run(night["files"], out, 1)
     assert read_csv(out / "findings.csv")[0]["finding_id"] == night["id"]
 
 
-def test_an_expired_acknowledgement_counts_again(night, capsys):
-    ack(night, capsys, "--expires", "2025-11-21")  # the day before the run's cutoff
+def test_an_expired_acknowledgement_counts_again(night):
+    ack(night, "--expires", "2025-11-21")  # the day before the run's cutoff
     out = night["tmp"] / "out2"
-    run(night["files"], out, capsys, 1, "--acks", night["tmp"] / "acks.yaml")
+    run(night["files"], out, 1, "--acks", night["tmp"] / "acks.yaml")
     row = read_csv(out / "findings.csv")[0]
     assert row["status"] == "new"
     assert "expired 2025-11-21" in row["status_note"]
 
 
-def test_an_acknowledgement_holds_through_its_expiry_day(night, capsys):
-    ack(night, capsys, "--expires", "2025-11-22")
-    run(night["files"], night["tmp"] / "out2", capsys, 0, "--acks", night["tmp"] / "acks.yaml")
+def test_an_acknowledgement_holds_through_its_expiry_day(night):
+    ack(night, "--expires", "2025-11-22")
+    run(night["files"], night["tmp"] / "out2", 0, "--acks", night["tmp"] / "acks.yaml")
 
 
-def test_changed_evidence_reopens_it_and_says_what_changed(night, capsys):
-    ack(night, capsys)
+def test_changed_evidence_reopens_it_and_says_what_changed(night):
+    ack(night)
     worse = write_day(night["tmp"] / "later", payouts=3)  # a third payout booked late
     out = night["tmp"] / "out2"
-    run(worse, out, capsys, 1, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
+    run(worse, out, 1, "--db", night["db"], "--acks", night["tmp"] / "acks.yaml")
     row = read_csv(out / "findings.csv")[0]
     assert (row["finding_id"], row["status"], row["amount"]) == (night["id"], "reopened", "40.00")
     assert "money at issue 20.00 -> 40.00" in row["status_note"]
     assert "new call(s) or booking(s)" in row["status_note"]
 
 
-def test_ack_refuses_an_id_no_run_produced(night, capsys):
-    result = invoke(["ack", "0123456789abcdef", "--owner", "a", "--reason", "b",
-                     "--db", night["db"], "--file", night["tmp"] / "acks.yaml"],
-                    capsys, expect=2)  # fmt: skip
+def test_ack_refuses_an_id_no_run_produced(night):
+    result = run_cli(
+        [
+            "ack",
+            "0123456789abcdef",
+            "--owner",
+            "a",
+            "--reason",
+            "b",
+            "--db",
+            night["db"],
+            "--file",
+            night["tmp"] / "acks.yaml",
+        ],
+        expect=2,
+    )
     assert "no run has produced finding 0123456789abcdef" in result.err
     assert not (night["tmp"] / "acks.yaml").exists()
-    invoke(["ack", "0123456789abcdef", "--owner", "a", "--reason", "b", "--force",
-            "--file", night["tmp"] / "acks.yaml"], capsys, expect=0)  # fmt: skip
+    run_cli(["ack", "0123456789abcdef", "--owner", "a", "--reason", "b", "--force",
+            "--file", night["tmp"] / "acks.yaml"], expect=0)  # fmt: skip
     assert "0123456789abcdef" in (night["tmp"] / "acks.yaml").read_text()
 
 
-def test_adding_keeps_comments_and_order(night, capsys):
+def test_adding_keeps_comments_and_order(night):
     acks = night["tmp"] / "acks.yaml"
     acks.write_text(
         "# reviewed by finance every Monday\n"
@@ -171,7 +183,7 @@ def test_adding_keeps_comments_and_order(night, capsys):
         "    owner: bob\n"
         "    reason: known\n"
     )
-    ack(night, capsys)
+    ack(night)
     text = acks.read_text()
     assert text.startswith("# reviewed by finance every Monday\nacks:\n  # the oldest first\n")
     assert "  - finding_id: aaaaaaaaaaaaaaaa  # a manual fix\n" in text
@@ -197,11 +209,11 @@ def test_adding_keeps_comments_and_order(night, capsys):
          "is not a finding id"),
     ],
 )  # fmt: skip
-def test_a_malformed_acks_file_names_its_line(night, capsys, content, line, message):
+def test_a_malformed_acks_file_names_its_line(night, content, line, message):
     acks = night["tmp"] / "acks.yaml"
     acks.write_text(content)
     out = night["tmp"] / "out2"
-    result = run(night["files"], out, capsys, 2, "--acks", acks)
+    result = run(night["files"], out, 2, "--acks", acks)
     assert result.err.strip().startswith(f"reconcile: {acks}:{line}: "), result.err
     assert message in result.err
     assert not out.exists()

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import describe_difference, invoke, owed_of, read_csv, read_summary
+from conftest import describe_difference, owed_of, read_csv, read_summary, run_cli
 
 from simulate import cashback as sim
 
@@ -55,18 +55,18 @@ def write_form(s, folder: Path, form: str) -> dict[str, object]:
     return {"--make": make, "--accept": accept}
 
 
-def run_cashback(s, tmp_path: Path, form: str, capsys, extra=(), expect=1):
+def run_cashback(s, tmp_path: Path, form: str, extra=(), expect=1):
     written = write_form(s, tmp_path / "in", form)
     args = ["cashback", *s.cli_args(), "--out", tmp_path / "out", *extra]
     for option, result in written.items():
         args += [option, result.path]
-    invoke(args, capsys, expect=expect)
+    run_cli(args, expect=expect)
     return written, tmp_path / "out"
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_every_cashback_defect_is_found_and_nothing_else(scenario, tmp_path, capsys, form):
-    written, out = run_cashback(scenario, tmp_path, form, capsys)
+def test_every_cashback_defect_is_found_and_nothing_else(scenario, tmp_path, form):
+    written, out = run_cashback(scenario, tmp_path, form)
     actual = cashback_keys(out)
     assert actual == scenario.expected_set(), describe_difference(scenario.expected_set(), actual)
     owed = {f.owed() for f in scenario.expected}
@@ -83,27 +83,27 @@ def test_every_cashback_defect_is_found_and_nothing_else(scenario, tmp_path, cap
     assert set(summary["findings"]["by_check"]) == set(sim.CHECKS)
 
 
-def test_normal_cashback_life_raises_nothing(tmp_path, capsys):
+def test_normal_cashback_life_raises_nothing(tmp_path):
     calm = sim.simulate_cashback(seed=9, cashbacks=150, defects=False)
-    _, out = run_cashback(calm, tmp_path, "csv+jsonl-dirty", capsys, expect=0)
+    _, out = run_cashback(calm, tmp_path, "csv+jsonl-dirty", expect=0)
     assert read_csv(out / "findings.csv") == []
 
 
-def test_a_casino_without_tax(tmp_path, capsys):
+def test_a_casino_without_tax(tmp_path):
     untaxed = sim.simulate_cashback(seed=3, cashbacks=150, tax=False)
     folder = tmp_path / "in"
     folder.mkdir()
     make = sim.write_make_csv(untaxed, folder / "make.csv", with_tax_column=False)
     accept = sim.write_accept_jsonl(untaxed, folder / "accept.jsonl")
     out = tmp_path / "out"
-    invoke(["cashback", *untaxed.cli_args(), "--make", make.path, "--accept", accept.path,
-            "--out", out], capsys, expect=1)  # fmt: skip
+    run_cli(["cashback", *untaxed.cli_args(), "--make", make.path, "--accept", accept.path,
+            "--out", out], expect=1)  # fmt: skip
     actual = cashback_keys(out)
     assert actual == untaxed.expected_set(), describe_difference(untaxed.expected_set(), actual)
 
 
-def test_the_authorization_header_appears_in_no_output(scenario, tmp_path, capsys):
-    written, out = run_cashback(scenario, tmp_path, "csv+jsonl-dirty", capsys)
+def test_the_authorization_header_appears_in_no_output(scenario, tmp_path):
+    written, out = run_cashback(scenario, tmp_path, "csv+jsonl-dirty")
     tokens = set(written["--accept"].secret_values)
     assert tokens
     for name in ("report.html", "findings.csv", "summary.json", "rejects.csv"):
@@ -115,8 +115,8 @@ def test_the_authorization_header_appears_in_no_output(scenario, tmp_path, capsy
     assert any("[redacted]" in r["raw"] for r in rejects)
 
 
-def test_findings_name_the_cashback_and_the_report_reads_as_cashback(scenario, tmp_path, capsys):
-    _, out = run_cashback(scenario, tmp_path, "parquet+jsonl", capsys)
+def test_findings_name_the_cashback_and_the_report_reads_as_cashback(scenario, tmp_path):
+    _, out = run_cashback(scenario, tmp_path, "parquet+jsonl")
     header = (out / "findings.csv").read_text().splitlines()[0].split(",")
     for column in ("check", "severity", "cashback_id", "user_id", "amount", "detail"):
         assert column in header
@@ -125,14 +125,14 @@ def test_findings_name_the_cashback_and_the_report_reads_as_cashback(scenario, t
     assert "open_bet" not in html  # only the cashback checks are listed
 
 
-def test_cashback_shares_the_store_and_the_trace(scenario, tmp_path, capsys):
+def test_cashback_shares_the_store_and_the_trace(scenario, tmp_path):
     db = tmp_path / "recon.duckdb"
-    run_cashback(scenario, tmp_path, "csv+jsonl-dirty", capsys, extra=["--db", db])
-    history = json.loads(invoke(["history", "--db", db, "--format", "json"], capsys, 0).out)
+    run_cashback(scenario, tmp_path, "csv+jsonl-dirty", extra=["--db", db])
+    history = json.loads(run_cli(["history", "--db", db, "--format", "json"], 0).out)
     assert [r["kind"] for r in history["runs"]] == ["cashback"]
     for finding in {f.check: f for f in scenario.expected}.values():
-        result = invoke(["trace", "--db", db, "--cashback", finding.cashback_id,
-                         "--format", "json"], capsys, expect=0)  # fmt: skip
+        result = run_cli(["trace", "--db", db, "--cashback", finding.cashback_id,
+                         "--format", "json"], expect=0)  # fmt: skip
         story = json.loads(result.out)
         makes = [m for m in scenario.makes if m["cashback_id"] == finding.cashback_id
                  and m["sent_at"] <= scenario.cutoff]  # fmt: skip
@@ -141,13 +141,13 @@ def test_cashback_shares_the_store_and_the_trace(scenario, tmp_path, capsys):
         assert len(story["makes"]) == len(makes)
         assert len(story["accepts"]) == len(accepts)
         assert finding.check in {f["check"] for f in story["findings"]}
-    invoke(["trace", "--db", db, "--cashback", "no-such-id"], capsys, expect=1)
+    run_cli(["trace", "--db", db, "--cashback", "no-such-id"], expect=1)
 
 
-def test_a_cashback_finding_has_its_first_make_time(scenario, tmp_path, capsys):
+def test_a_cashback_finding_has_its_first_make_time(scenario, tmp_path):
     """Spec section 9: a cashback's finding's ``occurred_at`` is its first make's
     sent_at, else (an accept with no make) its first accept's time."""
-    _, out = run_cashback(scenario, tmp_path, "parquet+jsonl", capsys)
+    _, out = run_cashback(scenario, tmp_path, "parquet+jsonl")
 
     def earliest(records: list[dict], column: str) -> dict[str, datetime]:
         times: dict[str, datetime] = {}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import describe_difference, finding_keys, invoke, read_csv
+from conftest import describe_difference, finding_keys, read_csv, run_cli
 
 from simulate.cashback import write_cashback_fixture_set
 from simulate.provider import write_fixture_set
@@ -41,25 +41,39 @@ def test_the_fixtures_are_what_the_generator_makes(tmp_path):
         )
 
 
-def test_the_demo_run_finds_the_sample_defects(tmp_path, capsys):
+def test_the_demo_run_finds_the_sample_defects(tmp_path):
     expected = json.loads((FIXTURES / "expected.json").read_text())
     out = tmp_path / "out"
-    invoke(["run", "--provider", f"{FIXTURES}/provider/*.jsonl*",
+    run_cli(["run", "--provider", f"{FIXTURES}/provider/*.jsonl*",
             "--ledger", f"{FIXTURES}/ledger/*.csv", "--balances", FIXTURES / "balances.csv",
             "--date", "2026-11-22", "--cutoff", "2026-11-23T01:00:00Z", "--grace", "1h",
-            "--out", out], capsys, expect=1)  # fmt: skip
+            "--out", out], expect=1)  # fmt: skip
     wanted = expected_keys(expected, ("bet_id", "transaction_id", "user_id"))
     actual = finding_keys(out)
     assert actual == wanted, describe_difference(wanted, actual)
 
 
-def test_the_demo_cashback_finds_the_sample_defects(tmp_path, capsys):
+def test_the_demo_cashback_finds_the_sample_defects(tmp_path):
     expected = json.loads((FIXTURES / "cashback" / "expected.json").read_text())
     out = tmp_path / "out"
-    invoke(["cashback", "--make", FIXTURES / "cashback" / "make.csv",
-            "--accept", FIXTURES / "cashback" / "accept.jsonl", "--date", "2026-11-22",
-            "--cutoff", "2026-11-23T01:00:00Z", "--grace", "60s", "--out", out],
-           capsys, expect=1)  # fmt: skip
+    run_cli(
+        [
+            "cashback",
+            "--make",
+            FIXTURES / "cashback" / "make.csv",
+            "--accept",
+            FIXTURES / "cashback" / "accept.jsonl",
+            "--date",
+            "2026-11-22",
+            "--cutoff",
+            "2026-11-23T01:00:00Z",
+            "--grace",
+            "60s",
+            "--out",
+            out,
+        ],
+        expect=1,
+    )
     wanted = {
         (
             f["check"],

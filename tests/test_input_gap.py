@@ -217,9 +217,9 @@ def test_the_late_file_of_a_later_night_resolves_the_gap_and_its_findings(scenar
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_a_normal_busy_day_has_no_input_gap_in_any_form(scenario, tmp_path, capsys, form):
+def test_a_normal_busy_day_has_no_input_gap_in_any_form(scenario, tmp_path, form):
     assert simulate.gap_hours(scenario, scenario.calls, scenario.bookings) == {}
-    _, out = run_form(scenario, tmp_path, form, capsys)
+    _, out = run_form(scenario, tmp_path, form)
     actual = finding_keys(out)
     assert actual == scenario.expected_set(), describe_difference(scenario.expected_set(), actual)
     assert {r["suspect_input_gap"] for r in read_csv(out / "findings.csv")} == {"false"}

@@ -15,10 +15,10 @@ import pytest
 from conftest import (
     describe_difference,
     finding_keys,
-    invoke,
     owed_keys,
     read_csv,
     read_summary,
+    run_cli,
 )
 
 from reconcile.window import iso
@@ -70,13 +70,13 @@ def write_form(sc, folder: Path, form: str) -> dict[str, list]:
     return {"--provider": provider, "--ledger": ledger, "--balances": balances}
 
 
-def run_form(sc, tmp_path: Path, form: str, capsys, expect: int = 1):
+def run_form(sc, tmp_path: Path, form: str, expect: int = 1):
     written = write_form(sc, tmp_path / "in", form)
     args = ["run", *window_args(sc), "--out", tmp_path / "out"]
     for option, results in written.items():
         for result in results:
             args += [option, result.path]
-    invoke(args, capsys, expect=expect)
+    run_cli(args, expect=expect)
     return written, tmp_path / "out"
 
 
@@ -84,8 +84,8 @@ FORMS = ["jsonl+csv-dirty", "jsonl.gz+csv.gz", "provider-csv+parquet", "csv.gz+o
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_every_injected_defect_is_found_and_nothing_else(scenario, tmp_path, capsys, form):
-    _, out = run_form(scenario, tmp_path, form, capsys)
+def test_every_injected_defect_is_found_and_nothing_else(scenario, tmp_path, form):
+    _, out = run_form(scenario, tmp_path, form)
     actual = finding_keys(out)
     assert actual == scenario.expected_set(), describe_difference(scenario.expected_set(), actual)
     owed = {f.owed() for f in scenario.expected}
@@ -94,8 +94,8 @@ def test_every_injected_defect_is_found_and_nothing_else(scenario, tmp_path, cap
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_every_record_is_loaded_collapsed_or_rejected(scenario, tmp_path, capsys, form):
-    written, out = run_form(scenario, tmp_path, form, capsys)
+def test_every_record_is_loaded_collapsed_or_rejected(scenario, tmp_path, form):
+    written, out = run_form(scenario, tmp_path, form)
     summary = read_summary(out)
     by_path = {Path(i["path"]).name: i for i in summary["inputs"]}
     rejects = read_csv(out / "rejects.csv")
@@ -118,8 +118,8 @@ def test_every_record_is_loaded_collapsed_or_rejected(scenario, tmp_path, capsys
         )
 
 
-def test_secrets_appear_in_no_output(scenario, tmp_path, capsys):
-    written, out = run_form(scenario, tmp_path, "jsonl+csv-dirty", capsys)
+def test_secrets_appear_in_no_output(scenario, tmp_path):
+    written, out = run_form(scenario, tmp_path, "jsonl+csv-dirty")
     signs = {s for r in written["--provider"] for s in r.sign_values}
     assert signs
     for name in OUTPUTS:
@@ -129,35 +129,35 @@ def test_secrets_appear_in_no_output(scenario, tmp_path, capsys):
     assert "[redacted]" in (out / "rejects.csv").read_text(encoding="utf-8")
 
 
-def test_normal_traffic_raises_nothing(tmp_path, capsys):
+def test_normal_traffic_raises_nothing(tmp_path):
     calm = simulate.simulate(seed=11, bets=300, defects=False)
-    _, out = run_form(calm, tmp_path, "jsonl.gz+csv.gz", capsys, expect=0)
+    _, out = run_form(calm, tmp_path, "jsonl.gz+csv.gz", expect=0)
     assert read_csv(out / "findings.csv") == []
     assert read_summary(out)["exit_status"] == 0
 
 
-def test_a_rerun_gives_the_same_findings(scenario, tmp_path, capsys):
-    _, out = run_form(scenario, tmp_path, "jsonl+csv-dirty", capsys)
+def test_a_rerun_gives_the_same_findings(scenario, tmp_path):
+    _, out = run_form(scenario, tmp_path, "jsonl+csv-dirty")
     first = (out / "findings.csv").read_bytes()
     (out / "stale.txt").write_text("from an older run")
     written = write_form(scenario, tmp_path / "in", "jsonl+csv-dirty")
     args = ["run", *window_args(scenario), "--out", out]
     for option, results in written.items():
         args += [option, results[0].path]
-    invoke(args, capsys, expect=1)
+    run_cli(args, expect=1)
     assert (out / "findings.csv").read_bytes() == first
     assert not (out / "stale.txt").exists(), "the output folder is replaced whole"
 
 
-def test_critical_findings_fail_even_the_strictest_threshold(scenario, tmp_path, capsys):
+def test_critical_findings_fail_even_the_strictest_threshold(scenario, tmp_path):
     written = write_form(scenario, tmp_path / "in", "jsonl.gz+csv.gz")
     provider, ledger = written["--provider"][0].path, written["--ledger"][0].path
     args = ["run", *window_args(scenario), "--out", tmp_path / "out", "--fail-on", "critical",
             "--provider", provider, "--ledger", ledger]  # fmt: skip
-    invoke(args, capsys, expect=1)
+    run_cli(args, expect=1)
 
 
-def test_only_low_findings_pass_the_default_threshold(tmp_path, capsys):
+def test_only_low_findings_pass_the_default_threshold(tmp_path):
     """A PayIn booked and never settled: one open bet (low), exit 0 under --fail-on high."""
     (tmp_path / "calls.jsonl").write_text(
         '{"request": {"path": "/v1/sessions/s1/bets/pay-in", "headers": {"X-Counterparty-Id":'
@@ -171,13 +171,13 @@ def test_only_low_findings_pass_the_default_threshold(tmp_path, capsys):
     )
     args = ["run", "--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
             "--cutoff", "2025-11-23T00:00:00Z", "--out", tmp_path / "out"]  # fmt: skip
-    result = invoke(args, capsys, expect=0)
+    result = run_cli(args, expect=0)
     assert "1 finding(s)" in result.out
     assert [r["check"] for r in read_csv(tmp_path / "out" / "findings.csv")] == ["open_bet"]
-    invoke([*args, "--fail-on", "low"], capsys, expect=1)
+    run_cli([*args, "--fail-on", "low"], expect=1)
 
 
-def test_untrusted_text_is_escaped_in_html_and_neutralised_in_csv(tmp_path, capsys):
+def test_untrusted_text_is_escaped_in_html_and_neutralised_in_csv(tmp_path):
     evil_bet = "<script>alert(1)</script>"
     evil_request = '=HYPERLINK("http://x","y")'
     quoted_request = evil_request.replace('"', '""')
@@ -189,7 +189,7 @@ def test_untrusted_text_is_escaped_in_html_and_neutralised_in_csv(tmp_path, caps
     )
     args = ["run", "--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
             "--counterparty", "cp", "--out", tmp_path / "out"]  # fmt: skip
-    invoke(args, capsys, expect=0)
+    run_cli(args, expect=0)
     html = (tmp_path / "out" / "report.html").read_text()
     assert evil_bet not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -200,8 +200,8 @@ def test_untrusted_text_is_escaped_in_html_and_neutralised_in_csv(tmp_path, caps
     assert evil_request in rows[0]["detail"]  # mid-cell text is not a formula: kept as it is
 
 
-def test_the_report_is_self_contained(scenario, tmp_path, capsys):
-    _, out = run_form(scenario, tmp_path, "jsonl.gz+csv.gz", capsys)
+def test_the_report_is_self_contained(scenario, tmp_path):
+    _, out = run_form(scenario, tmp_path, "jsonl.gz+csv.gz")
     html = (out / "report.html").read_text()
     for needle in ("http://", "https://", "<script", "<link", "@import"):
         assert needle not in html
@@ -229,48 +229,48 @@ def assert_clean_failure(result, out: Path, message: str) -> None:
     assert not list(out.parent.glob(f".{out.name}.tmp-*"))
 
 
-def test_a_missing_file_is_a_usage_error(tmp_path, capsys):
+def test_a_missing_file_is_a_usage_error(tmp_path):
     out = tmp_path / "out"
-    result = invoke(["run", "--provider", tmp_path / "nope.jsonl", "--ledger", tmp_path / "x.csv",
-                     "--out", out], capsys, expect=2)  # fmt: skip
+    result = run_cli(["run", "--provider", tmp_path / "nope.jsonl", "--ledger", tmp_path / "x.csv",
+                     "--out", out], expect=2)  # fmt: skip
     assert_clean_failure(result, out, "no such file")
 
 
-def test_a_glob_matching_nothing_is_a_usage_error(tmp_path, capsys):
+def test_a_glob_matching_nothing_is_a_usage_error(tmp_path):
     out = tmp_path / "out"
-    result = invoke(["run", "--provider", f"{tmp_path}/*.jsonl", "--ledger", tmp_path / "x.csv",
-                     "--out", out], capsys, expect=2)  # fmt: skip
+    result = run_cli(["run", "--provider", f"{tmp_path}/*.jsonl", "--ledger", tmp_path / "x.csv",
+                     "--out", out], expect=2)  # fmt: skip
     assert_clean_failure(result, out, "no file matches")
 
 
-def test_missing_required_columns_name_the_file_and_columns(tmp_path, capsys):
+def test_missing_required_columns_name_the_file_and_columns(tmp_path):
     (tmp_path / "calls.jsonl").write_text("")
     ledger = tmp_path / "ledger.csv"
     ledger.write_text("transaction_id,created_at,type,user_id\n1,2026-11-22T00:00:00Z,PAYIN,u\n")
     out = tmp_path / "out"
-    result = invoke(["run", "--provider", tmp_path / "calls.jsonl", "--ledger", ledger,
-                     "--out", out], capsys, expect=2)  # fmt: skip
+    result = run_cli(["run", "--provider", tmp_path / "calls.jsonl", "--ledger", ledger,
+                     "--out", out], expect=2)  # fmt: skip
     assert_clean_failure(result, out, f"{ledger}: missing required column(s) counterparty_id")
     assert "amount, balance_before, balance_after" in result.err
 
 
-def test_a_bad_date_is_a_usage_error(tmp_path, capsys):
+def test_a_bad_date_is_a_usage_error(tmp_path):
     out = tmp_path / "out"
-    result = invoke(["run", "--provider", "x", "--ledger", "y", "--date", "2026-02-30",
-                     "--out", out], capsys, expect=2)  # fmt: skip
+    result = run_cli(["run", "--provider", "x", "--ledger", "y", "--date", "2026-02-30",
+                     "--out", out], expect=2)  # fmt: skip
     assert_clean_failure(result, out, "--date: '2026-02-30' is not a date")
 
 
-def test_a_failed_run_leaves_the_previous_report_alone(scenario, tmp_path, capsys):
-    _, out = run_form(scenario, tmp_path, "jsonl.gz+csv.gz", capsys)
+def test_a_failed_run_leaves_the_previous_report_alone(scenario, tmp_path):
+    _, out = run_form(scenario, tmp_path, "jsonl.gz+csv.gz")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     broken = tmp_path / "broken.csv"
     broken.write_text("nothing,useful\n")
-    invoke(["run", "--provider", broken, "--ledger", broken, "--out", out], capsys, expect=2)
+    run_cli(["run", "--provider", broken, "--ledger", broken, "--out", out], expect=2)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_findings_sharing_a_key_get_ids_of_their_own(tmp_path, capsys):
+def test_findings_sharing_a_key_get_ids_of_their_own(tmp_path):
     """Two ledger rows with one transaction id but different content: two findings,
     two ids, the same ids on a re-run."""
     (tmp_path / "calls.jsonl").write_text("")
@@ -282,8 +282,8 @@ def test_findings_sharing_a_key_get_ids_of_their_own(tmp_path, capsys):
     )
     args = ["run", "--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
             "--counterparty", "cp", "--fail-on", "critical"]  # fmt: skip
-    invoke([*args, "--out", tmp_path / "a"], capsys, expect=0)
-    invoke([*args, "--out", tmp_path / "b"], capsys, expect=0)
+    run_cli([*args, "--out", tmp_path / "a"], expect=0)
+    run_cli([*args, "--out", tmp_path / "b"], expect=0)
     first = [r["finding_id"] for r in read_csv(tmp_path / "a" / "findings.csv")
              if r["check"] == "unmatched_ledger"]  # fmt: skip
     again = [r["finding_id"] for r in read_csv(tmp_path / "b" / "findings.csv")

@@ -26,13 +26,12 @@ from conftest import (
     Result,
     describe_difference,
     finding_keys,
-    invoke,
     late_rows,
     own_rows,
     read_csv,
     read_summary,
+    run_cli,
 )
-from conftest import run_cli as cli
 
 from reconcile import store
 from reconcile.store import RECORD_TABLES, SCHEMA_VERSION
@@ -179,14 +178,14 @@ def run_two_nights(sc, folder: Path, split: datetime, night1_grace: str) -> Nigh
     nights = Nights(sc, split, night1_grace, folder / "store.duckdb",
                     folder / "after-night1.duckdb", files)  # fmt: skip
     nights.out["night1"] = folder / "night1"
-    cli(["run", "--db", nights.db, *nights.night1_args(),
+    run_cli(["run", "--db", nights.db, *nights.night1_args(),
          *file_args([files["provider1"]], [files["ledger1"]]),
          "--out", nights.out["night1"], "--quiet"], expect={0, 1})  # fmt: skip
     copy_store(nights.db, nights.after_night1)
     nights.counts["night1"] = counts(nights.db)
     nights.register["night1"] = register(nights.db)
     nights.out["night2"] = folder / "night2"
-    cli(["run", "--db", nights.db, *nights.night2_args(),
+    run_cli(["run", "--db", nights.db, *nights.night2_args(),
          *file_args([files["provider2"]], [files["ledger2"]], [files["balances"]]),
          "--out", nights.out["night2"], "--quiet"], expect=1)  # fmt: skip
     nights.counts["night2"] = counts(nights.db)
@@ -210,11 +209,11 @@ def nights(scenario, tmp_path_factory):
     files["provider_all"] = simulate.write_provider_jsonl(sc, folder / "all.jsonl").path
     files["ledger_all"] = simulate.write_ledger_csv(sc, folder / "all.csv").path
     nights.out["single"] = folder / "single"
-    cli(["run", *nights.night2_args(),
+    run_cli(["run", *nights.night2_args(),
          *file_args([files["provider_all"]], [files["ledger_all"]], [files["balances"]]),
          "--out", nights.out["single"], "--quiet"], expect=1)  # fmt: skip
     nights.out["rerun"] = folder / "rerun"
-    cli(["run", "--db", nights.db, *nights.night2_args(),
+    run_cli(["run", "--db", nights.db, *nights.night2_args(),
          *file_args([files["provider2"]], [files["ledger2"]], [files["balances"]]),
          "--out", nights.out["rerun"], "--quiet"], expect=1)  # fmt: skip
     nights.counts["rerun"] = counts(nights.db)
@@ -285,7 +284,7 @@ def test_late_findings_are_what_one_run_over_all_files_adds_to_night1(which, req
     if not single.exists():
         everything = [simulate.write_provider_jsonl(nights.sc, folder / "all-p.jsonl").path]
         ledgers = [simulate.write_ledger_csv(nights.sc, folder / "all-l.csv").path]
-        cli(["run", *window_args(day - timedelta(days=1), day, nights.sc.cutoff),
+        run_cli(["run", *window_args(day - timedelta(days=1), day, nights.sc.cutoff),
              *file_args(everything, ledgers, [files["balances"]]), "--out", single,
              "--quiet"], expect={0, 1})  # fmt: skip
     seen_by_night1 = finding_keys(nights.out["night1"])
@@ -324,11 +323,12 @@ def test_the_store_keeps_every_record_once(nights):
 # 2. A re-run of a window replaces its results
 
 
-def test_a_rerun_replaces_the_nights_results(nights, capsys):
+def test_a_rerun_replaces_the_nights_results(nights):
     assert finding_keys(nights.out["rerun"]) == finding_keys(nights.out["night2"])
     assert keys_and_ids(nights.out["rerun"]) == keys_and_ids(nights.out["night2"])
-    runs = json.loads(invoke(["history", "--db", nights.db, "--format", "json"],
-                             capsys, expect=0).out)["runs"]  # fmt: skip
+    runs = json.loads(run_cli(["history", "--db", nights.db, "--format", "json"], expect=0).out)[
+        "runs"
+    ]
     by_id = {r["run_id"]: r for r in runs}
     assert sorted(by_id) == [1, 2, 3]
     assert by_id[2]["superseded_by"] == 3, "the earlier run of the window is marked superseded"
@@ -377,7 +377,7 @@ def test_files_already_loaded_load_nothing_new(nights):
     assert new_flags == [(False,)]
 
 
-def test_an_overlapping_export_collapses_what_the_store_holds(nights, tmp_path, capsys):
+def test_an_overlapping_export_collapses_what_the_store_holds(nights, tmp_path):
     """Night 2 given exports that repeat the last records night 1 already stored."""
     sc = nights.sc
     calls1, calls2, bookings1, bookings2 = split_by_time(sc, nights.split)
@@ -387,8 +387,8 @@ def test_an_overlapping_export_collapses_what_the_store_holds(nights, tmp_path, 
                                        offset_times=True)  # fmt: skip
     balances = nights.files["balances"]
     out = tmp_path / "out"
-    invoke(["run", "--db", db, *nights.night2_args(), "--out", out,
-            *file_args([provider.path], [ledger.path], [balances])], capsys, expect=1)  # fmt: skip
+    run_cli(["run", "--db", db, *nights.night2_args(), "--out", out,
+            *file_args([provider.path], [ledger.path], [balances])], expect=1)  # fmt: skip
     inputs = {Path(i["path"]).name: i for i in read_summary(out)["inputs"]}
     assert (inputs["p.jsonl"]["collapsed"], inputs["p.jsonl"]["loaded"]) == (7, len(calls2))
     assert (inputs["l.csv"]["collapsed"], inputs["l.csv"]["loaded"]) == (25, len(bookings2))
@@ -454,7 +454,7 @@ def third_night(nights, tmp_path_factory):
     day = nights.sc.window_to
     cutoff = day + timedelta(days=1, hours=1)
     out = folder / "night3"
-    cli(["run", "--db", db, *window_args(day, day + timedelta(days=1), cutoff),
+    run_cli(["run", "--db", db, *window_args(day, day + timedelta(days=1), cutoff),
          *file_args([folder / "none.jsonl"], [folder / "none.csv"]), "--out", out, "--quiet"],
         expect={0, 1})  # fmt: skip
     return db, out, cutoff
@@ -513,7 +513,7 @@ def test_a_bet_that_went_open_after_its_night_is_a_late_finding_the_next_night(n
     assert read_summary(out)["late_findings"]["by_check"].get("open_bet") == len(young)
 
 
-def test_a_bet_open_across_midnight_is_not_lost(tmp_path, capsys):
+def test_a_bet_open_across_midnight_is_not_lost(tmp_path):
     """Hand-made: the PayIn tried at 23:59:55 times out, the retry is booked at 00:00:06;
     night 1 (grace 1 h, cutoff 01:00) rightly finds it too young, night 2 lists it."""
     d1, d2 = DAYS[0], DAYS[1]
@@ -527,14 +527,26 @@ def test_a_bet_open_across_midnight_is_not_lost(tmp_path, capsys):
     (tmp_path / "none.csv").write_text(LEDGER_HEADER + "\n")
     db = tmp_path / "store.duckdb"
     hour = timedelta(hours=1)
-    invoke(["run", "--db", db, *window_args(d1, d2, d2 + hour, "1h"), "--out", tmp_path / "n1",
-            "--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv"],
-           capsys, expect=0)  # fmt: skip
+    run_cli(
+        [
+            "run",
+            "--db",
+            db,
+            *window_args(d1, d2, d2 + hour, "1h"),
+            "--out",
+            tmp_path / "n1",
+            "--provider",
+            tmp_path / "calls.jsonl",
+            "--ledger",
+            tmp_path / "ledger.csv",
+        ],
+        expect=0,
+    )
     assert read_csv(tmp_path / "n1" / "findings.csv") == []
     assert register(db) == {}
-    invoke(["run", "--db", db, *window_args(d2, DAYS[2], DAYS[2] + hour, "1h"),
+    run_cli(["run", "--db", db, *window_args(d2, DAYS[2], DAYS[2] + hour, "1h"),
             "--out", tmp_path / "n2", "--provider", tmp_path / "none.jsonl",
-            "--ledger", tmp_path / "none.csv"], capsys, expect=0)  # fmt: skip
+            "--ledger", tmp_path / "none.csv"], expect=0)  # fmt: skip
     assert own_rows(tmp_path / "n2") == [], "not night 2's window"
     late = [(r["window"], r["check"], r["bet_id"], r["status"]) for r in late_rows(tmp_path / "n2")]
     assert late == [("2026-11-01", "open_bet", "b7", "new")]
@@ -626,13 +638,13 @@ def night_states(db: Path) -> dict[tuple, tuple]:
             for key, e in register(db).items()}  # fmt: skip
 
 
-def test_three_nights_walk_findings_through_every_state(tmp_path, capsys):
+def test_three_nights_walk_findings_through_every_state(tmp_path):
     db = tmp_path / "store.duckdb"
     nights = hand_made_nights(tmp_path)
     states, outs = [], []
     for number, night in enumerate(nights, start=1):
         out = tmp_path / f"night{number}"
-        invoke(["run", "--db", db, *night["args"], "--out", out], capsys,
+        run_cli(["run", "--db", db, *night["args"], "--out", out],
                expect=0 if number == 2 else 1)  # fmt: skip
         states.append(night_states(db))
         outs.append(out)
@@ -659,24 +671,25 @@ def test_three_nights_walk_findings_through_every_state(tmp_path, capsys):
                      ("2026-11-01", "duplicate_payout", "", "new")}  # fmt: skip
     assert listed(late, "balance_drift", "t3") and listed(late, "duplicate_payout", "b2")
     assert not listed(backlog, "balance_drift", "t3")
-    story = json.loads(invoke(["trace", "--db", db, "--bet", "b2", "--format", "json"],
-                              capsys, expect=0).out)  # fmt: skip
+    story = json.loads(
+        run_cli(["trace", "--db", db, "--bet", "b2", "--format", "json"], expect=0).out
+    )
     drift = [f for f in story["findings"] if f["check"] == "balance_drift"]
     assert [(f["transaction_id"], f["status"], f["amount"]) for f in drift] == [
         ("t3", "reopened", "20.00")]  # fmt: skip
 
 
-def test_rerunning_an_earlier_night_keeps_what_a_later_night_saw(tmp_path, capsys):
+def test_rerunning_an_earlier_night_keeps_what_a_later_night_saw(tmp_path):
     """Night 3 saw bet b1 settled; re-running night 2 (an earlier cutoff) must not reopen it."""
     db = tmp_path / "store.duckdb"
     nights = hand_made_nights(tmp_path)
     for number, night in enumerate(nights, start=1):
-        invoke(["run", "--db", db, *night["args"], "--out", tmp_path / f"n{number}"], capsys,
+        run_cli(["run", "--db", db, *night["args"], "--out", tmp_path / f"n{number}"],
                expect=0 if number == 2 else 1)  # fmt: skip
     after_night3 = night_states(db)
-    invoke(["run", "--db", db, *nights[1]["args"], "--out", tmp_path / "again"], capsys, expect=0)
+    run_cli(["run", "--db", db, *nights[1]["args"], "--out", tmp_path / "again"], expect=0)
     assert night_states(db) == after_night3
-    runs = json.loads(invoke(["history", "--db", db, "--format", "json"], capsys, expect=0).out)
+    runs = json.loads(run_cli(["history", "--db", db, "--format", "json"], expect=0).out)
     assert {r["run_id"]: r["superseded_by"] for r in runs["runs"]} == {4: None, 3: None, 2: 4,
                                                                       1: None}  # fmt: skip
 
@@ -706,22 +719,24 @@ def keyed_tables(db: Path) -> set[str]:
     return {table for (table,) in rows}
 
 
-def test_a_schema_1_store_is_upgraded_by_the_next_run(tmp_path, capsys):
+def test_a_schema_1_store_is_upgraded_by_the_next_run(tmp_path):
     """Schema 1 kept a PRIMARY KEY on each record table; the next run drops them,
     keeping every record, and the nights go on as in a store made by this version."""
     nights = hand_made_nights(tmp_path)
     old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
     for db in (old, new):
-        invoke(["run", "--db", db, *nights[0]["args"], "--out", tmp_path / db.stem], capsys,
+        run_cli(["run", "--db", db, *nights[0]["args"], "--out", tmp_path / db.stem],
                expect=1)  # fmt: skip
     as_schema_1(old)
     assert set(RECORD_TABLES) <= keyed_tables(old) and counts(old) == counts(new)
-    result = invoke(["history", "--db", old], capsys, expect=2)  # read-only: cannot upgrade
+    result = run_cli(["history", "--db", old], expect=2)  # read-only: cannot upgrade
     assert "schema 1 is older" in result.err and len(result.err.strip().splitlines()) == 1
     for db in (old, new):
         for number, night in enumerate(nights[1:], start=2):
-            invoke(["run", "--db", db, *night["args"], "--out", tmp_path / f"{db.stem}{number}"],
-                   capsys, expect=0 if number == 2 else 1)  # fmt: skip
+            run_cli(
+                ["run", "--db", db, *night["args"], "--out", tmp_path / f"{db.stem}{number}"],
+                expect=0 if number == 2 else 1,
+            )
     assert query(old, "SELECT version FROM schema_info") == [(SCHEMA_VERSION,)]
     assert not keyed_tables(old) & set(RECORD_TABLES)
     assert counts(old) == counts(new) and night_states(old) == night_states(new)
@@ -748,9 +763,9 @@ def assert_refused(result: Result, out: Path, *needles: str) -> None:
     assert not list(out.parent.glob(f".{out.name}.tmp-*"))
 
 
-def test_a_store_in_use_is_refused_cleanly(tmp_path, capsys):
+def test_a_store_in_use_is_refused_cleanly(tmp_path):
     db = tmp_path / "store.duckdb"
-    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+    run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"],
            expect=1)  # fmt: skip
     before = counts(db)
     holder = subprocess.Popen(
@@ -762,10 +777,10 @@ def test_a_store_in_use_is_refused_cleanly(tmp_path, capsys):
     try:
         assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
         out = tmp_path / "out"
-        result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+        result = run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out],
                         expect=2)  # fmt: skip
         assert_refused(result, out, str(db), "in use")
-        result = invoke(["history", "--db", db], capsys, expect=2)
+        result = run_cli(["history", "--db", db], expect=2)
         assert "in use" in result.err and len(result.err.strip().splitlines()) == 1
     finally:
         holder.kill()
@@ -773,7 +788,7 @@ def test_a_store_in_use_is_refused_cleanly(tmp_path, capsys):
     assert counts(db) == before
 
 
-def test_a_crash_mid_run_leaves_the_store_as_it_was(nights, tmp_path, capsys, monkeypatch):
+def test_a_crash_mid_run_leaves_the_store_as_it_was(nights, tmp_path, monkeypatch):
     db = copy_store(nights.after_night1, tmp_path / "store.duckdb")
     before = counts(db)
     before_register = register(db)
@@ -786,93 +801,93 @@ def test_a_crash_mid_run_leaves_the_store_as_it_was(nights, tmp_path, capsys, mo
     files = nights.files
     args = ["run", "--db", db, *nights.night2_args(), "--out", out,
             *file_args([files["provider2"]], [files["ledger2"]], [files["balances"]])]  # fmt: skip
-    result = invoke(args, capsys, expect=3)
+    result = run_cli(args, expect=3)
     assert "no space left on device" in result.err and "store is unchanged" in result.err
     assert not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
     assert counts(db) == before
     assert register(db) == before_register
     monkeypatch.undo()
-    invoke(args, capsys, expect=1)  # the store is usable: nothing held, nothing half-written
+    run_cli(args, expect=1)  # the store is usable: nothing held, nothing half-written
     assert finding_keys(out) == nights.sc.expected_set()
     assert counts(db) == nights.counts["night2"]
 
 
-def test_an_input_error_mid_run_leaves_the_store_as_it_was(tmp_path, capsys):
+def test_an_input_error_mid_run_leaves_the_store_as_it_was(tmp_path):
     """The bad file is found while loading, after the run has begun in the store."""
     db = tmp_path / "store.duckdb"
-    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+    run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"],
            expect=1)  # fmt: skip
     before, before_register = counts(db), register(db)
     broken = tmp_path / "broken.csv"
     broken.write_text("transaction_id,created_at\nt1,2026-11-02T10:00:00Z\n")
     out = tmp_path / "out"
-    result = invoke(["run", "--db", db, "--provider", tmp_path / "calls-1.jsonl",
-                     "--ledger", broken, "--date", "2026-11-02", "--out", out], capsys,
+    result = run_cli(["run", "--db", db, "--provider", tmp_path / "calls-1.jsonl",
+                     "--ledger", broken, "--date", "2026-11-02", "--out", out],
                     expect=2)  # fmt: skip
     assert_refused(result, out, "missing required column")
     assert counts(db) == before and register(db) == before_register
 
 
-def test_running_out_of_memory_says_what_to_change_and_changes_nothing(tmp_path, capsys):
+def test_running_out_of_memory_says_what_to_change_and_changes_nothing(tmp_path):
     """DuckDB's own message spans lines and suggests settings reconcile makes for you."""
     db = tmp_path / "store.duckdb"
-    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+    run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"],
            expect=1)  # fmt: skip
     before, before_register = counts(db), register(db)
     night2 = hand_made_nights(tmp_path)[1]["args"]
     out = tmp_path / "out"
-    result = invoke(["run", "--db", db, *night2, "--memory-limit", "4MB", "--out", out], capsys,
+    result = run_cli(["run", "--db", db, *night2, "--memory-limit", "4MB", "--out", out],
                     expect=3)  # fmt: skip
     assert_refused(result, out, "out of memory", "--memory-limit", "store is unchanged")
     assert counts(db) == before and register(db) == before_register
 
 
-def test_a_store_of_a_newer_version_is_refused(tmp_path, capsys):
+def test_a_store_of_a_newer_version_is_refused(tmp_path):
     db = tmp_path / "store.duckdb"
-    invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"], capsys,
+    run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", tmp_path / "first"],
            expect=1)  # fmt: skip
     con = duckdb.connect(str(db))
     con.execute("UPDATE schema_info SET version = 99")
     con.close()
     before = db.read_bytes()
     out = tmp_path / "out"
-    result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+    result = run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out],
                     expect=2)  # fmt: skip
     assert_refused(result, out, str(db), "newer", "99", str(SCHEMA_VERSION))
     for command in (["history", "--db", db], ["trace", "--db", db, "--bet", "b1"]):
-        result = invoke(command, capsys, expect=2)
+        result = run_cli(command, expect=2)
         assert "99" in result.err and len(result.err.strip().splitlines()) == 1
     assert db.read_bytes() == before
 
 
-def test_a_duckdb_file_that_is_not_a_store_is_refused(tmp_path, capsys):
+def test_a_duckdb_file_that_is_not_a_store_is_refused(tmp_path):
     db = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR)")
     con.execute("INSERT INTO customers VALUES (1, 'a')")
     con.close()
     out = tmp_path / "out"
-    result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+    result = run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out],
                     expect=2)  # fmt: skip
     assert_refused(result, out, str(db), "not a reconcile store")
     assert query(db, "SELECT table_name FROM information_schema.tables") == [("customers",)]
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "ledger.csv"])
-def test_a_file_that_is_not_a_store_is_refused_and_left_alone(tmp_path, capsys, name):
+def test_a_file_that_is_not_a_store_is_refused_and_left_alone(tmp_path, name):
     """A text file given as --db by mistake (DuckDB itself would open a CSV as a table)."""
     db = tmp_path / name
     text = LEDGER_HEADER + "\n" + "t1,2026-11-01T10:00:00Z,cp,s1,u1,EUR,PAYIN,b1,5,100,95,r1\n"
     db.write_text(text)
     out = tmp_path / "out"
-    result = invoke(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out], capsys,
+    result = run_cli(["run", "--db", db, *hand_made_night1(tmp_path), "--out", out],
                     expect=2)  # fmt: skip
     assert_refused(result, out, str(db))
     assert db.read_text() == text
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(name)) == [name]
 
 
-def test_a_key_repeated_with_different_content_does_not_break_the_store(tmp_path, capsys):
+def test_a_key_repeated_with_different_content_does_not_break_the_store(tmp_path):
     """Two ledger rows with one transaction id (not exact duplicates) and two snapshots of
     one wallet at one time give findings that share an id; the register keeps one entry
     per id instead of failing the run on its primary key (an internal error, exit 3)."""
@@ -890,7 +905,7 @@ def test_a_key_repeated_with_different_content_does_not_break_the_store(tmp_path
     inputs = ["--provider", tmp_path / "calls.jsonl", "--ledger", tmp_path / "ledger.csv",
               "--balances", tmp_path / "balances.csv", "--counterparty", CP]  # fmt: skip
     for day, status in (("2026-11-01", 1), ("2026-11-02", 0)):  # day 2: nothing of its own
-        invoke(["run", "--db", db, *inputs, "--date", day, "--out", tmp_path / day], capsys,
+        run_cli(["run", "--db", db, *inputs, "--date", day, "--out", tmp_path / day],
                expect=status)  # fmt: skip
     checks = [r["check"] for r in read_csv(tmp_path / "2026-11-01" / "findings.csv")]
     assert checks.count("unmatched_ledger") == 2 and checks.count("balance_drift") == 2
@@ -921,12 +936,12 @@ def many_unmatched(folder: Path, day: datetime, count: int, apart: timedelta) ->
     return path
 
 
-def test_the_report_lists_the_500_largest_of_a_check_and_the_csv_all(tmp_path, capsys):
+def test_the_report_lists_the_500_largest_of_a_check_and_the_csv_all(tmp_path):
     (tmp_path / "none.jsonl").write_text("")
     ledger = many_unmatched(tmp_path, DAYS[0], 503, timedelta(seconds=1))
     out = tmp_path / "out"
-    invoke(["run", "--provider", tmp_path / "none.jsonl", "--ledger", ledger, "--counterparty",
-            CP, "--date", "2026-11-01", "--out", out], capsys, expect=1)  # fmt: skip
+    run_cli(["run", "--provider", tmp_path / "none.jsonl", "--ledger", ledger, "--counterparty",
+            CP, "--date", "2026-11-01", "--out", out], expect=1)  # fmt: skip
     rows = read_csv(out / "findings.csv")
     assert sum(r["check"] == "unmatched_ledger" for r in rows) == 503
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -938,7 +953,7 @@ def test_the_report_lists_the_500_largest_of_a_check_and_the_csv_all(tmp_path, c
     assert f"New tonight</span> · {len(rows):,}<" in page
 
 
-def test_the_backlog_is_a_table_by_check_and_age(tmp_path, capsys):
+def test_the_backlog_is_a_table_by_check_and_age(tmp_path):
     """Night 1's 30 breaks stay open: night 2 shows them by age and names the oldest and
     the largest ten; a night 40 days on (nothing new) puts them past 30 nights."""
     (tmp_path / "none.jsonl").write_text("")
@@ -948,9 +963,9 @@ def test_the_backlog_is_a_table_by_check_and_age(tmp_path, capsys):
     for day, ledger_file in (("2026-11-01", ledger), ("2026-11-02", tmp_path / "empty.csv"),
                              ("2026-12-11", tmp_path / "empty.csv")):  # fmt: skip
         cutoff = iso(datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1, hours=1))
-        invoke(["run", "--db", db, "--provider", tmp_path / "none.jsonl", "--ledger",
+        run_cli(["run", "--db", db, "--provider", tmp_path / "none.jsonl", "--ledger",
                 ledger_file, "--counterparty", CP, "--date", day, "--cutoff", cutoff,
-                "--out", tmp_path / day], capsys, expect=0)  # fmt: skip
+                "--out", tmp_path / day], expect=0)  # fmt: skip
     for day, bucket in (("2026-11-02", 1), ("2026-12-11", 4)):
         section = report_section(tmp_path / day, "Still open from earlier nights")
         assert "Still open from earlier nights · 60" in section  # and as many open bets

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import invoke
-from conftest import run_cli as cli
+from conftest import run_cli
 
 from reconcile.window import iso
 from simulate import provider as simulate
@@ -56,7 +55,7 @@ def traced(tmp_path_factory):
     ledger = simulate.write_ledger_csv(sc, folder / "ledger.csv", rows=bookings).path
     balances = simulate.write_balances_csv(sc, folder / "balances.csv").path
     db = folder / "store.duckdb"
-    cli(["run", "--db", db, "--from", iso(sc.window_from), "--to", iso(sc.window_to),
+    run_cli(["run", "--db", db, "--from", iso(sc.window_from), "--to", iso(sc.window_to),
          "--cutoff", iso(sc.cutoff), "--grace", "60m", "--provider", provider,
          "--ledger", ledger, "--balances", balances, "--out", folder / "out", "--quiet"],
         expect=1)  # fmt: skip
@@ -68,15 +67,15 @@ def traced(tmp_path_factory):
     return Traced(sc, db, provider, ledger, picks)
 
 
-def trace_text(args: list, capsys) -> str:
-    text = invoke(["trace", *args], capsys, expect=0).out
+def trace_text(args: list) -> str:
+    text = run_cli(["trace", *args], expect=0).out
     wide = [line for line in text.splitlines() if len(line) > WIDTH]
     assert not wide, f"lines wider than {WIDTH} columns: {wide}"
     return text
 
 
-def trace_json(args: list, capsys) -> dict:
-    return json.loads(invoke(["trace", *args, "--format", "json"], capsys, expect=0).out)
+def trace_json(args: list) -> dict:
+    return json.loads(run_cli(["trace", *args, "--format", "json"], expect=0).out)
 
 
 def story(document: dict) -> dict:
@@ -98,11 +97,11 @@ def story(document: dict) -> dict:
 
 
 @pytest.mark.parametrize("check", simulate.CHECKS)
-def test_the_trace_of_a_bet_shows_every_call_booking_and_finding(traced, check, capsys):
+def test_the_trace_of_a_bet_shows_every_call_booking_and_finding(traced, check):
     defect = traced.picks[check]
     calls, bookings = traced.calls_of(defect.bet_id), traced.bookings_of(defect.bet_id)
     assert calls or bookings
-    text = trace_text(["--db", traced.db, "--bet", defect.bet_id], capsys)
+    text = trace_text(["--db", traced.db, "--bet", defect.bet_id])
     lines = text.splitlines()
     assert lines[0] == f"bet {defect.bet_id}"
     assert sum(bool(CALL_HEAD.match(line)) for line in lines) == len(calls), text
@@ -114,7 +113,7 @@ def test_the_trace_of_a_bet_shows_every_call_booking_and_finding(traced, check, 
     findings_part = text[text.index("\nfindings (") :]
     assert check in findings_part and "[new; id " in findings_part
 
-    document = trace_json(["--db", traced.db, "--bet", defect.bet_id], capsys)
+    document = trace_json(["--db", traced.db, "--bet", defect.bet_id])
     assert (document["selector"], document["value"]) == ("bet", defect.bet_id)
     assert len(document["calls"]) == len(calls)
     assert len(document["bookings"]) == len(bookings)
@@ -136,12 +135,12 @@ def test_the_trace_of_a_bet_shows_every_call_booking_and_finding(traced, check, 
     assert all(f["status"] == "new" for f in raised)
 
 
-def test_a_booking_shows_the_call_it_matched_and_how(traced, capsys):
+def test_a_booking_shows_the_call_it_matched_and_how(traced):
     """A PayIn that timed out and was booked, retried with success: a duplicate PAYIN.
     The first booking matched the timed-out call by request id, the second its retry by
     transaction id."""
     defect = traced.picks["duplicate_payin"]
-    document = trace_json(["--db", traced.db, "--bet", defect.bet_id], capsys)
+    document = trace_json(["--db", traced.db, "--bet", defect.bet_id])
     calls = {c["call_id"]: c for c in document["calls"]}
     for booking in document["bookings"]:
         call = calls[booking["matched_call"]]
@@ -177,14 +176,14 @@ def selector_value(traced: Traced, selector: str, defect) -> str | None:
 
 
 @pytest.mark.parametrize("selector", ["tx", "request", "session", "user"])
-def test_every_selector_finds_the_whole_story_of_the_bet(traced, selector, capsys):
+def test_every_selector_finds_the_whole_story_of_the_bet(traced, selector):
     tried = 0
     for check, defect in traced.picks.items():
         value = selector_value(traced, selector, defect)
         if value is None:  # e.g. a PayInOut that timed out: no transaction id anywhere
             continue
         tried += 1
-        document = trace_json(["--db", traced.db, f"--{selector}", value], capsys)
+        document = trace_json(["--db", traced.db, f"--{selector}", value])
         assert (document["selector"], document["value"]) == (selector, value)
         assert document["truncated"] == 0
         requests = {c["request_id"] for c in document["calls"]}
@@ -194,14 +193,14 @@ def test_every_selector_finds_the_whole_story_of_the_bet(traced, selector, capsy
         for booking in traced.bookings_of(defect.bet_id):
             assert booking["transaction_id"] in txs, (check, selector, value)
         assert check in {f["check"] for f in document["findings"]}, (check, selector, value)
-        trace_text(["--db", traced.db, f"--{selector}", value], capsys)  # fits 80 columns
+        trace_text(["--db", traced.db, f"--{selector}", value])  # fits 80 columns
     assert tried >= len(traced.picks) - 2
 
 
-def test_a_user_trace_shows_the_whole_wallet(traced, capsys):
+def test_a_user_trace_shows_the_whole_wallet(traced):
     """Every booking of the user's wallet, other providers and adjustments included."""
     user = traced.picks["balance_drift"].user_id
-    document = trace_json(["--db", traced.db, "--user", user], capsys)
+    document = trace_json(["--db", traced.db, "--user", user])
     wallet = [b for b in traced.sc.bookings
               if b["user_id"] == user and b["created_at"] <= traced.sc.cutoff]  # fmt: skip
     assert sorted(b["transaction_id"] for b in document["bookings"]) == sorted(
@@ -215,16 +214,16 @@ def test_a_user_trace_shows_the_whole_wallet(traced, capsys):
     "selector",
     ["bet", "tx", "request", "session", "user"],
 )
-def test_an_unknown_id_is_not_found(traced, selector, capsys):
-    result = invoke(["trace", "--db", traced.db, f"--{selector}", "no-such-id"], capsys, expect=1)
+def test_an_unknown_id_is_not_found(traced, selector):
+    result = run_cli(["trace", "--db", traced.db, f"--{selector}", "no-such-id"], expect=1)
     assert result.out == ""
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "no-such-id" in lines[0], result.err
 
 
-def test_an_unknown_store_is_a_usage_error(tmp_path, capsys):
+def test_an_unknown_store_is_a_usage_error(tmp_path):
     db = tmp_path / "missing.duckdb"
-    result = invoke(["trace", "--db", db, "--bet", "1"], capsys, expect=2)
+    result = run_cli(["trace", "--db", db, "--bet", "1"], expect=2)
     assert len(result.err.strip().splitlines()) == 1 and str(db) in result.err
     assert not db.exists(), "reading a store never creates one"
 
@@ -235,11 +234,11 @@ def test_an_unknown_store_is_a_usage_error(tmp_path, capsys):
 
 @pytest.mark.parametrize("check", ["duplicate_payin", "missing_payin", "unmatched_ledger",
                                    "amount_mismatch", "balance_drift"])  # fmt: skip
-def test_a_trace_from_files_tells_the_same_story(traced, check, capsys):
+def test_a_trace_from_files_tells_the_same_story(traced, check):
     defect = traced.picks[check]
     files = ["--provider", traced.provider, "--ledger", traced.ledger]
-    from_files = trace_json([*files, "--bet", defect.bet_id], capsys)
-    from_store = trace_json(["--db", traced.db, "--bet", defect.bet_id], capsys)
+    from_files = trace_json([*files, "--bet", defect.bet_id])
+    from_store = trace_json(["--db", traced.db, "--bet", defect.bet_id])
     assert story(from_files) == story(from_store)
-    text = trace_text([*files, "--bet", defect.bet_id], capsys)
+    text = trace_text([*files, "--bet", defect.bet_id])
     assert check in text
