@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+
+from reconcile.window import iso
 
 LEDGER_COLUMNS = ("transaction_id", "created_at", "counterparty_id", "session_id", "user_id",
                   "currency", "type", "bet_id", "amount", "balance_before", "balance_after",
@@ -22,12 +24,6 @@ BALANCE_COLUMNS = ("user_id", "currency", "balance", "as_of")
 MAKE_COLUMNS = ("cashback_id", "partner_user_id", "transaction_type", "amount", "tax_amount",
                 "currency", "sent_at")  # fmt: skip
 ACCEPT_PATH = "/mis-api/api/v2/cashback-payments/accept"
-
-
-def iso(at: datetime) -> str:
-    """``2026-11-22T10:00:00Z`` (milliseconds when there are any)."""
-    spec = "milliseconds" if at.microsecond else "seconds"
-    return at.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def json_text(value: object) -> str:
@@ -51,7 +47,7 @@ def call_line(
     tx: str | None = None,
     balance: Decimal | str | None = None,
     status: int | None = 200,
-    code: int = 1,
+    code: int | None = 1,
     error: str | None = None,
     session: str = "s1",
     logged_at: datetime | None = None,
@@ -76,7 +72,8 @@ def call_line(
     answer: dict = {} if tx is None else {"transactionId": tx}
     if balance is not None:
         answer["balance"] = Decimal(balance)
-    answer["_responseCode"] = code
+    if code is not None:  # None: an answer without one (a 5xx)
+        answer["_responseCode"] = code
     response = None if status is None else {"status": status, "body": answer}
     record = {"request": request, "response": response, "error": error}
     if logged_at is not None:

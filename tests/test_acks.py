@@ -3,54 +3,47 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import read_csv, run_cli
+from records import call_line, ledger_row, write_ledger, write_lines
 
-START = 1763805600000  # 2025-11-22T10:00:00Z in epoch ms
-CALL = (
-    '{{"request": {{"path": "/v1/sessions/s1/bets/{op}", "headers": {{"X-Counterparty-Id": '
-    '"cp", "X-Timestamp": "{ms}", "X-Request-Id": "{req}", "X-Sign": "sig"}}, "body": '
-    '{{"betId": "{bet}", "betAmount": 10, "winAmount": 20}}}}, "response": {{"status": {status},'
-    ' "body": {{"transactionId": "{tx}", "balance": {balance}, "_responseCode": 1}}}}, '
-    '"error": null}}\n'
-)
-LEDGER_HEADER = (
-    "transaction_id,created_at,counterparty_id,type,user_id,bet_id,amount,balance_before,"
-    "balance_after,request_id\n"
-)
+from reconcile.window import iso
+
+START = datetime(2025, 11, 22, 10, tzinfo=UTC)
 
 
 def when(offset_ms: int) -> str:
-    from datetime import UTC, datetime
+    return iso(at(offset_ms))
 
-    moment = datetime.fromtimestamp((START + offset_ms) / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+def at(offset_ms: int) -> datetime:
+    return START + timedelta(milliseconds=offset_ms)
+
+
+def call(op: str, offset_ms: int, rid: str, status: int, tx: str, balance: int, **kw) -> str:
+    return call_line(op, "5001", at(offset_ms), cp="cp", rid=rid, tx=tx, balance=str(balance),
+                     status=status, headers={"X-Sign": "sig"}, stamp_as_text=True,
+                     betAmount=10, winAmount=20, **kw)  # fmt: skip
 
 
 def write_day(folder: Path, payouts: int) -> dict[str, Path]:
     """Bet 5001: a PayIn and a PayOut that was booked ``payouts`` times (one retry
     answered 200).  Everything else about it is consistent."""
-    folder.mkdir(parents=True, exist_ok=True)
-    calls = [CALL.format(op="pay-in", ms=START, req="r1", bet="5001", status=200, tx="t1",
-                         balance=90)]  # fmt: skip
-    calls.append(CALL.format(op="pay-out", ms=START + 1000, req="r2", bet="5001", status=500,
-                             tx="", balance=0).replace(', "_responseCode": 1', ""))  # fmt: skip
-    calls.append(CALL.format(op="pay-out", ms=START + 5000, req="r3", bet="5001", status=200,
-                             tx="t3", balance=110 + 20 * (payouts - 1)))  # fmt: skip
-    rows = [f"t1,{when(5)},cp,PAYIN,u1,5001,10,100,90,r1"]
+    calls = [call("pay-in", 0, "r1", 200, "t1", 90),
+             call("pay-out", 1000, "r2", 500, "", 0, code=None),
+             call("pay-out", 5000, "r3", 200, "t3", 110 + 20 * (payouts - 1))]  # fmt: skip
+    rows = [ledger_row("t1", at(5), "PAYIN", "5001", 10, 100, 90, "r1", cp="cp")]
     balance = 90
     for n in range(payouts):
         request = "r2" if n == 0 else "r3"
-        rows.append(
-            f"t{n + 2},{when(1005 + 4000 * n)},cp,PAYOUT,u1,5001,20,{balance},{balance + 20},"
-            f"{request}"
-        )
+        rows.append(ledger_row(f"t{n + 2}", at(1005 + 4000 * n), "PAYOUT", "5001", 20, balance,
+                               balance + 20, request, cp="cp"))  # fmt: skip
         balance += 20
-    (folder / "calls.jsonl").write_text("".join(calls))
-    (folder / "ledger.csv").write_text(LEDGER_HEADER + "\n".join(rows) + "\n")
-    return {"--provider": folder / "calls.jsonl", "--ledger": folder / "ledger.csv"}
+    return {"--provider": write_lines(folder / "calls.jsonl", calls),
+            "--ledger": write_ledger(folder / "ledger.csv", rows)}  # fmt: skip
 
 
 def run(files, out, expect, *extra):
@@ -166,7 +159,10 @@ def test_ack_refuses_an_id_no_run_produced(night):
         ],
         expect=2,
     )
-    assert "no run has produced finding 0123456789abcdef" in result.err
+    assert result.err == (
+        f"reconcile: no run has produced finding 0123456789abcdef in {night['db']}; "
+        "--force to acknowledge it anyway\n"
+    )
     assert not (night["tmp"] / "acks.yaml").exists()
     run_cli(["ack", "0123456789abcdef", "--owner", "a", "--reason", "b", "--force",
             "--file", night["tmp"] / "acks.yaml"], expect=0)  # fmt: skip

@@ -10,7 +10,6 @@ compare every finding's direction with the generator's own knowledge.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -21,13 +20,10 @@ from pathlib import Path
 
 import pytest
 from conftest import owed_of, read_csv, read_summary, run_cli
+from records import call_line, ledger_row, write_ledger, write_lines
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 CP = "cp-7"
-LEDGER_HEADER = (
-    "transaction_id,created_at,counterparty_id,session_id,user_id,currency,type,bet_id,"
-    "amount,balance_before,balance_after,request_id"
-)
 
 
 class Night:
@@ -47,30 +43,15 @@ class Night:
         return T0 + timedelta(minutes=self.minute)
 
     def call(self, op: str, bet: str, tx: str | None, **amounts: Decimal) -> None:
-        fields = [f'"betId": {json.dumps(bet)}', *(f'"{k}": {v}' for k, v in amounts.items())]
-        body_text = "{" + ", ".join(fields) + "}"
-        response = (
-            f'{{"status": 200, "body": {{"transactionId": "{tx}", "_responseCode": 1}}}}'
-            if tx
-            else '{"status": 200, "body": {"_responseCode": 1}}'
-        )
-        stamp = int(self.at().timestamp() * 1000)
-        self.calls.append(
-            f'{{"request": {{"path": "/v1/sessions/s1/bets/{op}", "headers": '
-            f'{{"X-Counterparty-Id": "{CP}", "X-Timestamp": {stamp}, '
-            f'"X-Request-Id": "r-{bet}-{op}-{len(self.calls)}"}}, "body": {body_text}}}, '
-            f'"response": {response}, "error": null}}'
-        )
+        rid = f"r-{bet}-{op}-{len(self.calls)}"
+        self.calls.append(call_line(op, bet, self.at(), cp=CP, rid=rid, tx=tx, **amounts))
 
     def book(self, typ: str, bet: str, amount: str, jump: str = "0", slip: str = "0") -> str:
         self.tx += 1
         before = self.balance + Decimal(jump)
         moved = -Decimal(amount) if typ == "PAYIN" else Decimal(amount)
         after = before + moved + Decimal(slip)
-        created = self.at().isoformat().replace("+00:00", "Z")
-        self.rows.append(
-            f"{self.tx},{created},{CP},s1,u1,EUR,{typ},{bet},{amount},{before},{after},"
-        )
+        self.rows.append(ledger_row(self.tx, self.at(), typ, bet, amount, before, after, cp=CP))
         self.balance = after
         return str(self.tx)
 
@@ -91,9 +72,8 @@ class Night:
 
     def run(self, folder: Path, *extra, expect=1) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "calls.jsonl").write_text("\n".join(self.calls) + "\n", encoding="utf-8")
-        ledger = "\n".join([LEDGER_HEADER, *self.rows]) + "\n"
-        (folder / "ledger.csv").write_text(ledger, encoding="utf-8")
+        write_lines(folder / "calls.jsonl", self.calls)
+        write_ledger(folder / "ledger.csv", self.rows)
         out = folder / "out"
         args = ["run", "--provider", folder / "calls.jsonl", "--ledger", folder / "ledger.csv",
                 "--date", "2026-11-22", "--cutoff", "2026-11-23T01:00:00Z", "--grace", "1h",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import records
 from conftest import (
     Result,
     describe_difference,
@@ -32,6 +33,7 @@ from conftest import (
     read_summary,
     run_cli,
 )
+from records import LEDGER_HEADER
 
 from reconcile import store
 from reconcile.store import RECORD_TABLES, SCHEMA_VERSION
@@ -560,24 +562,16 @@ def test_a_bet_open_across_midnight_is_not_lost(tmp_path):
 
 CP = "cp-1"
 DAYS = [datetime(2026, 11, d, tzinfo=UTC) for d in (1, 2, 3)]
-LEDGER_HEADER = ("transaction_id,created_at,counterparty_id,session_id,user_id,currency,type,"
-                 "bet_id,amount,balance_before,balance_after,request_id")  # fmt: skip
 
 
 def call_line(op: str, bet: str, at: datetime, rid: str, tx: str, balance: str, **body) -> str:
-    ms = int(at.timestamp() * 1000)
-    request = {"path": f"/v1/sessions/s1/bets/{op}",
-               "headers": {"X-Counterparty-Id": CP, "X-Timestamp": str(ms), "X-Request-Id": rid,
-                           "X-Sign": "secret"},
-               "body": {"betId": bet, **body}}  # fmt: skip
-    answer = {"transactionId": tx, "balance": json.loads(balance), "_responseCode": 1}
-    record = {"loggedAt": iso(at + timedelta(milliseconds=40)), "request": request,
-              "response": {"status": 200, "body": answer}, "error": None}  # fmt: skip
-    return json.dumps(record)
+    return records.call_line(op, bet, at, cp=CP, rid=rid, tx=tx, balance=balance,
+                             logged_at=at + timedelta(milliseconds=40),
+                             headers={"X-Sign": "secret"}, stamp_as_text=True, **body)  # fmt: skip
 
 
 def ledger_row(tx, at: datetime, typ, bet, amount, before, after, rid="", cp=CP) -> str:
-    return f"{tx},{iso(at)},{cp},s1,u1,EUR,{typ},{bet},{amount},{before},{after},{rid}"
+    return records.ledger_row(tx, at, typ, bet, amount, before, after, rid, cp=cp)
 
 
 def hand_made_nights(folder: Path) -> list[dict]:
