@@ -199,41 +199,8 @@ class _Cashback:
     at: datetime
 
 
-class _Sim:
-    """Builds the records; every recipe appends its makes, accepts and expected findings.
-
-    Deliberately never generated, because spec 7 does not settle their findings:
-    a cancellation of a payment that was only answered 103804; an unknown accept of
-    type -1; an accept with both Amount and TaxAmount wrong; a non-200 accept with
-    another user; a TaxAmount present on one side and absent on the other when the
-    present one is 0; a payment and its cancellation in different windows (except
-    one that is entirely the previous window's); in-window makes whose only accept
-    comes after the cutoff.
-    """
-
-    def __init__(self, rng: random.Random, day: date, tax: bool):
-        self.rng = rng
-        self.window_from = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        self.window_to = self.window_from + timedelta(days=1)
-        self.cutoff = self.window_to + timedelta(hours=1)
-        self.grace = timedelta(minutes=1)
-        self.tax = tax
-        self.makes: list[dict] = []
-        self.accepts: list[dict] = []
-        self.expected: list[ExpectedCashbackFinding] = []
-        self.recipes: Counter[str] = Counter()
-        self._ids: set[int] = set()
-        self._ptis: set[str] = set()
-        self._seq = 0
-        users: set[str] = set()
-        while len(users) < 30:
-            users.add(str(rng.randint(100_000, 999_999)))
-        # "0042" and "42" are two different players (identifiers are text).
-        self.users = [*sorted(users), "0042", "42"]
-        self.currency = {u: rng.choice(("EUR", "EUR", "USD", "TRY", "BRL")) for u in self.users}
-        # The casino's bearer token, rotated every hour (from 3 h before the window).
-        alphabet = string.ascii_letters + string.digits + "-_"
-        self.tokens = ["".join(rng.choice(alphabet) for _ in range(43)) for _ in range(32)]
+class _Primitives:
+    """Ids, money, times and the records themselves: makes, accepts, expected findings."""
 
     # ----- primitives
 
@@ -416,6 +383,10 @@ class _Sim:
         self._seq += 1
         return self._seq
 
+
+class _NormalLife:
+    """Recipes of normal life: each raises nothing."""
+
     # ----- normal life: raises nothing
 
     def n_paid(self) -> None:
@@ -473,6 +444,10 @@ class _Sim:
         self.make(c)
         paid = self.accept(c, c.at + self.delay(200, 10_000))
         self.accept(c, paid["logged_at"] + self.delay(1_000, 8_000), code=102823)
+
+
+class _Defects:
+    """Injected defects, each with its complete set of findings."""
 
     # ----- injected defects, each with its complete set of findings
 
@@ -645,6 +620,10 @@ class _Sim:
         self.accept(c, c.at + ACCEPT_DEADLINE + MS)
         self.expect("cashback_late_accept", c, 1, c.amount, ("none", None, "none"))
 
+
+class _AroundTheWindow:
+    """Cashbacks around the window: never reported."""
+
     # ----- around the window: never reported
 
     def before_window(self, defects: bool) -> None:
@@ -703,6 +682,43 @@ class _Sim:
         c = self.cashback(start + timedelta(minutes=5), start + timedelta(minutes=30))
         self.accept(c, c.at)
         self.recipes["next window, defect"] += 2
+
+
+class _Sim(_Primitives, _NormalLife, _Defects, _AroundTheWindow):
+    """Builds the records; every recipe appends its makes, accepts and expected findings.
+
+    Deliberately never generated, because spec 7 does not settle their findings:
+    a cancellation of a payment that was only answered 103804; an unknown accept of
+    type -1; an accept with both Amount and TaxAmount wrong; a non-200 accept with
+    another user; a TaxAmount present on one side and absent on the other when the
+    present one is 0; a payment and its cancellation in different windows (except
+    one that is entirely the previous window's); in-window makes whose only accept
+    comes after the cutoff.
+    """
+
+    def __init__(self, rng: random.Random, day: date, tax: bool):
+        self.rng = rng
+        self.window_from = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        self.window_to = self.window_from + timedelta(days=1)
+        self.cutoff = self.window_to + timedelta(hours=1)
+        self.grace = timedelta(minutes=1)
+        self.tax = tax
+        self.makes: list[dict] = []
+        self.accepts: list[dict] = []
+        self.expected: list[ExpectedCashbackFinding] = []
+        self.recipes: Counter[str] = Counter()
+        self._ids: set[int] = set()
+        self._ptis: set[str] = set()
+        self._seq = 0
+        users: set[str] = set()
+        while len(users) < 30:
+            users.add(str(rng.randint(100_000, 999_999)))
+        # "0042" and "42" are two different players (identifiers are text).
+        self.users = [*sorted(users), "0042", "42"]
+        self.currency = {u: rng.choice(("EUR", "EUR", "USD", "TRY", "BRL")) for u in self.users}
+        # The casino's bearer token, rotated every hour (from 3 h before the window).
+        alphabet = string.ascii_letters + string.digits + "-_"
+        self.tokens = ["".join(rng.choice(alphabet) for _ in range(43)) for _ in range(32)]
 
 
 NORMAL: dict[str, tuple[Callable[[_Sim], None], int]] = {

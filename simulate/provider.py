@@ -346,78 +346,8 @@ class _Bet:
     __slots__ = ("bet_id", "cp", "odd", "report", "rnd", "sess", "stake", "user", "win")
 
 
-class _Sim:
-    """Event-driven simulation. Every bet is a generator that yields the delay (ms) to its
-    next step; steps run in time order, so every wallet balance is the true one at that time.
-    Bookings get strictly increasing ``created_at`` and transaction ids."""
-
-    def __init__(
-        self,
-        seed: int,
-        bets: int,
-        day: date,
-        defects: bool,
-        on_call: Callable[[dict], object],
-        on_booking: Callable[[dict], object],
-    ) -> None:
-        if bets < 1:
-            raise ValueError("bets must be >= 1")
-        self.seed = seed
-        self.bets = bets
-        self.defects = defects
-        self.on_call = on_call
-        self.on_booking = on_booking
-        self.rng = rng = random.Random(seed)
-        self.from_ms = _to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
-        self.to_ms = self.from_ms + DAY
-        self.cutoff_ms = self.to_ms + HOUR
-        self.grace_ms = HOUR
-        self.avoid = {self.from_ms, self.to_ms, self.cutoff_ms}
-        self.cp = _uuid(rng)
-        self.other_cps = [_uuid(rng) for _ in range(3)]
-        self.next_tx = 3_800_000 + rng.randrange(100_000)
-        self.bet_seq = 0
-        self.bet_off = rng.randrange(9_000_000_000)
-        self.obet_seq = 0
-        self.obet_off = rng.randrange(900_000_000_000)
-        self.now = 0
-        self.last_ms = 0
-        self.expected: list[ExpectedFinding] = []
-        self.breaks: dict[str, Decimal] = {}
-
-        n_users = max(40, bets // 2500)
-        n_sessions = 3 + bets // (n_users * 400)
-        seen_sessions: set[str] = set()
-
-        def session() -> str:
-            while True:
-                s = f"{rng.getrandbits(32):08x}"
-                if s not in seen_sessions:
-                    seen_sessions.add(s)
-                    return s
-
-        self.users: list[_User] = []
-        for i in range(n_users):
-            u = _User()
-            u.uid = f"u{1001 + i}"
-            u.cur = "USD" if i % 9 == 4 else "EUR"
-            u.whale = i == 7
-            if u.whale:
-                u.bal = Decimal("276120324.67508337")
-            else:
-                u.bal = Decimal(rng.randint(500_000, 5_000_000)).scaleb(-2)
-            u.sessions = [session() for _ in range(n_sessions)]
-            u.other_sessions = [session() for _ in range(2)]
-            u.seen = False
-            u.snap = None
-            u.booked = []  # this provider's sessions that have a booking (in time order)
-            u.booked_set = set()
-            self.users.append(u)
-        self.snapshot_drift: dict[str, Decimal] = {}
-        if defects:
-            k = min(max(2, round(bets * 0.002)), n_users // 4)
-            for u in rng.sample(self.users, k):
-                self.snapshot_drift[u.uid] = self.diff()
+class _Randomness:
+    """Random values, ids and new bets: all the simulation draws from its seeded rng."""
 
     # ---- random values
     def rid(self) -> str:
@@ -526,6 +456,11 @@ class _Sim:
             b.win = b.stake * 2
         b.report = report
         return b
+
+
+class _Wallet:
+    """The aggregator's wallet and the provider's log: bookings, calls and the
+    findings a defect must raise."""
 
     # ---- findings
     def expect(
@@ -713,6 +648,11 @@ class _Sim:
         self.call(b, "refund", rid, balance=bk["balance_after"], resp_ms=self.last_ms)
         return bk
 
+
+class _Schedule:
+    """What starts when: this provider's bets, other providers', adjustments and
+    balance calls, merged in time order from sorted streams."""
+
     # ---- what starts at a planned time
     def start_bet(self, kind: Callable | None, bet_id: str | None = None, report: bool = False):
         if kind is None:
@@ -884,6 +824,80 @@ class _Sim:
             (t, 5, j, self.start_other, (self.users[u],)) for j, (t, u) in enumerate(openings)
         )
         return heapq.merge(*streams)
+
+
+class _Sim(_Randomness, _Wallet, _Schedule):
+    """Event-driven simulation. Every bet is a generator that yields the delay (ms) to its
+    next step; steps run in time order, so every wallet balance is the true one at that time.
+    Bookings get strictly increasing ``created_at`` and transaction ids."""
+
+    def __init__(
+        self,
+        seed: int,
+        bets: int,
+        day: date,
+        defects: bool,
+        on_call: Callable[[dict], object],
+        on_booking: Callable[[dict], object],
+    ) -> None:
+        if bets < 1:
+            raise ValueError("bets must be >= 1")
+        self.seed = seed
+        self.bets = bets
+        self.defects = defects
+        self.on_call = on_call
+        self.on_booking = on_booking
+        self.rng = rng = random.Random(seed)
+        self.from_ms = _to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
+        self.to_ms = self.from_ms + DAY
+        self.cutoff_ms = self.to_ms + HOUR
+        self.grace_ms = HOUR
+        self.avoid = {self.from_ms, self.to_ms, self.cutoff_ms}
+        self.cp = _uuid(rng)
+        self.other_cps = [_uuid(rng) for _ in range(3)]
+        self.next_tx = 3_800_000 + rng.randrange(100_000)
+        self.bet_seq = 0
+        self.bet_off = rng.randrange(9_000_000_000)
+        self.obet_seq = 0
+        self.obet_off = rng.randrange(900_000_000_000)
+        self.now = 0
+        self.last_ms = 0
+        self.expected: list[ExpectedFinding] = []
+        self.breaks: dict[str, Decimal] = {}
+
+        n_users = max(40, bets // 2500)
+        n_sessions = 3 + bets // (n_users * 400)
+        seen_sessions: set[str] = set()
+
+        def session() -> str:
+            while True:
+                s = f"{rng.getrandbits(32):08x}"
+                if s not in seen_sessions:
+                    seen_sessions.add(s)
+                    return s
+
+        self.users: list[_User] = []
+        for i in range(n_users):
+            u = _User()
+            u.uid = f"u{1001 + i}"
+            u.cur = "USD" if i % 9 == 4 else "EUR"
+            u.whale = i == 7
+            if u.whale:
+                u.bal = Decimal("276120324.67508337")
+            else:
+                u.bal = Decimal(rng.randint(500_000, 5_000_000)).scaleb(-2)
+            u.sessions = [session() for _ in range(n_sessions)]
+            u.other_sessions = [session() for _ in range(2)]
+            u.seen = False
+            u.snap = None
+            u.booked = []  # this provider's sessions that have a booking (in time order)
+            u.booked_set = set()
+            self.users.append(u)
+        self.snapshot_drift: dict[str, Decimal] = {}
+        if defects:
+            k = min(max(2, round(bets * 0.002)), n_users // 4)
+            for u in rng.sample(self.users, k):
+                self.snapshot_drift[u.uid] = self.diff()
 
     def run(self) -> tuple[list[dict], list[ExpectedFinding]]:
         heap: list[tuple[int, int, Iterator[int]]] = []
