@@ -2,8 +2,9 @@
 
 They live beside the package, not in it, so that the wheel ships no generator
 (``[tool.hatch.build.targets.wheel] packages = ["reconcile"]``).  The tests find
-them from the repo root (``pythonpath = ["."]`` in ``pyproject.toml``); run them
-from the repo root as ``python -m simulate.provider`` and ``python -m simulate.cashback``.
+them in the checkout (``tests/conftest.py`` puts the repo root on ``sys.path``);
+run them from the repo root as ``python -m simulate.provider`` and
+``python -m simulate.cashback``.
 
 * :mod:`simulate.provider`: one day of a game provider's wallet calls and the ledger.
 * :mod:`simulate.cashback`: cashback make requests and the casino's accept calls.

@@ -6,13 +6,21 @@ import contextlib
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from reconcile.cli import main
+# The test-data generators (simulate/, beside reconcile/) are not in the wheel:
+# the tests find them in the checkout, also after a plain `pip install '.[test]'`.
+# Appended, not prepended, so that an installed reconcile is still the one tested.
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))
+
+from reconcile.cli import main  # noqa: E402
 
 
 @dataclass
