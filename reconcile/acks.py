@@ -241,3 +241,18 @@ def apply(con, rows: list[dict], acks: dict[str, Ack], cutoff: datetime) -> None
             row["status"] = "acknowledged"
             row["status_note"] = ack.label()
             row["counts"] = False
+
+
+def apply_to_listed(con, acks: dict[str, Ack], cutoff: datetime) -> None:
+    """:func:`apply` to the run's ``listed`` findings (``outputs.list_findings``):
+    only the few an acknowledgement names are read and written back."""
+    if not acks:
+        return
+    result = con.execute("SELECT * FROM listed WHERE list_contains(?, finding_id)", [list(acks)])
+    names = [column[0] for column in result.description]
+    rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    apply(con, rows, acks, cutoff)
+    con.executemany(
+        "UPDATE listed SET status = ?, status_note = ?, counts = ? WHERE finding_id = ?",
+        [[r["status"], r["status_note"], r["counts"], r["finding_id"]] for r in rows],
+    )

@@ -11,30 +11,21 @@ options into a :class:`Job` and calls this module's small API (:func:`run_job`,
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, acks, findings, load, report, store
+from reconcile import __version__, acks, findings, load, outputs, report, store
 from reconcile.errors import EXIT_FINDINGS, EXIT_OK, InputError
-from reconcile.resources import sql
-from reconcile.text import money as money_text
 from reconcile.trace import Trace, build_trace
 from reconcile.window import Window, make_window, parse_day
 
-REJECT_COLUMNS = ["file", "line", "reason", "raw"]
-# Spec section 8: a proposed ADJUSTMENT in the ledger's own columns, and what
-# each provider must send.  Ids are always quoted (report.write_csv_stream).
-REMEDIATION_COLUMNS = [*load.BOOKING_FIELDS, "finding_id", "check", "reason"]
-PROVIDER_ACTION_COLUMNS = [
-    "counterparty_id", "session_id", "bet_id", "action", "win_amount", "finding_id",
-]  # fmt: skip
+# Ids are always quoted in the CSVs (report.write_csv_stream).
 ID_COLUMNS = ("finding_id", "transaction_id", "counterparty_id", "session_id", "user_id",
               "bet_id", "game_round_id", "request_id", "cashback_id")  # fmt: skip
 
@@ -265,140 +256,6 @@ def input_summaries(
     ]
 
 
-def ordered_findings(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The window's findings, then the late findings of earlier windows (spec
-    section 6), each with its state in the register and ``window`` (the label of
-    the window it belongs to), most severe first."""
-    result = con.execute(sql("ordered_findings"), [list(findings.SEVERITIES)])
-    names = [column[0] for column in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-def check_summaries(rows: list[dict], domain: str) -> list[report.CheckSummary]:
-    """Every check of the domain, found or not, in severity order.
-
-    Money at issue adds absolute amounts per currency: a signed amount (a cashback
-    accepted for less than was sent) is money at issue all the same.
-    """
-    counts: dict[str, int] = defaultdict(int)
-    money: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in rows:
-        counts[row["check"]] += 1
-        money[row["check"]][row["currency"] or ""] += abs(row["amount"])
-    ordered = sorted(
-        (c for c in findings.CHECKS.values() if c.domain == domain),
-        key=lambda c: findings.severity_rank(c.severity),
-    )
-    return [
-        report.CheckSummary(
-            c.code, c.title, c.meaning, c.severity, counts[c.code], dict(money[c.code])
-        )
-        for c in ordered
-    ]
-
-
-def gap_summary(rows: list[dict], hours: list[dict]) -> list[report.InputGap]:
-    """The window's input gaps (spec section 9), each with the findings marked
-    suspect because their time falls in its hours."""
-    side_of = {h["hour"]: h["side"] for h in hours if h["side"]}
-    gaps = []
-    for row in rows:  # an input_gap's time is its first hour
-        if row["check"] == "input_gap" and row["occurred_at"] in side_of:
-            gaps.append(report.InputGap(side_of[row["occurred_at"]], row["occurred_at"], 0, 0))
-    for gap in gaps:
-        hour = gap.first_hour
-        while side_of.get(hour) == gap.side:
-            gap.hours += 1
-            hour += timedelta(hours=1)
-        gap.suspect = sum(
-            1 for row in rows
-            if row["suspect_input_gap"] and gap.first_hour <= row["occurred_at"] < hour
-        )  # fmt: skip
-    return gaps
-
-
-def owed_summary(rows: list[dict]) -> report.Owed:
-    """Spec section 8's totals over the night's findings (its window's and the late
-    ones of earlier windows) that are not acknowledged:
-    per currency the credits and debits to book and what is owed to players with
-    no booking to fix it (open bets, missing payouts), and counts by action."""
-    live = [row for row in rows if row["status"] != "acknowledged"]
-    money: dict[str, report.MoneyOwed] = {}
-    for row in live:
-        currency = row["currency"] or ""
-        owed = money.setdefault(currency, report.MoneyOwed(currency))
-        correction = row["correction"]
-        if correction is not None and correction > 0:
-            owed.to_players += correction
-        elif correction is not None and correction < 0:
-            owed.to_house -= correction
-        elif row["owed_to"] == "player":
-            owed.to_players_unbooked += abs(row["amount"])
-    actions = dict.fromkeys(report.ACTIONS, 0)
-    for row in live:
-        actions[row["action"]] += 1
-    corrected: dict[tuple, int] = defaultdict(int)
-    for row in live:
-        if row["correction"] is not None:
-            corrected[(row.get("bet_id"), row.get("cashback_id"))] += 1
-    several = sum(1 for (bet, cashback), n in corrected.items() if n > 1 and (bet or cashback))
-    return report.Owed(
-        money=[money[c] for c in sorted(money) if _owes(money[c])],
-        actions=actions,
-        acknowledged=len(rows) - len(live),
-        several=several,
-    )
-
-
-def _owes(owed: report.MoneyOwed) -> bool:
-    return bool(owed.to_players or owed.to_house or owed.to_players_unbooked)
-
-
-def remediation_rows(rows: list[dict]) -> list[list]:
-    """One proposed ADJUSTMENT per finding with a correction that is not
-    acknowledged, in the ledger's columns; times, balances and the request id are
-    left for whoever books it."""
-    proposals = []
-    for row in rows:
-        if row["correction"] is None or row["status"] == "acknowledged":
-            continue
-        booking = dict.fromkeys(load.BOOKING_FIELDS)
-        booking |= {"type": "ADJUSTMENT", "amount": row["correction"]}
-        booking |= {f: row.get(f) for f in
-                    ("counterparty_id", "session_id", "user_id", "currency", "bet_id")}  # fmt: skip
-        verb = "credit the player" if row["correction"] > 0 else "debit the player"
-        reason = f"{verb} {money_text(abs(row['correction']))}: {row['detail']}"
-        proposals.append([*booking.values(), row["finding_id"], row["check"], reason])
-    return proposals
-
-
-def provider_action_rows(rows: list[dict]) -> list[list]:
-    """Per provider, the bets it must settle and the PayOuts it must re-send (with
-    the win it last sent).  Acknowledged findings stay: re-sending is idempotent
-    per betId, and an acknowledgement is the aggregator's note, not the provider's."""
-    asked = [row for row in rows if row["action"] in ("provider_settle", "provider_resend_payout")]
-    asked.sort(key=lambda r: (r["counterparty_id"] or "", r["session_id"] or "", r["bet_id"] or ""))
-    return [
-        [r["counterparty_id"], r["session_id"], r["bet_id"], r["action"],
-         r["amount"] if r["action"] == "provider_resend_payout" else None, r["finding_id"]]
-        for r in asked
-    ]  # fmt: skip
-
-
-def reject_rows(con: duckdb.DuckDBPyConnection, run_id: int) -> list[list]:
-    """The rejected records of every file this run was given: file, line, reason and
-    redacted raw text.  A file an earlier run loaded keeps its rejects, so that a
-    re-run of a night reports them again rather than forgetting them."""
-    rows = con.execute(
-        """SELECT i.path, r.line, r.reason, coalesce(r.raw, '')
-           FROM rejects r JOIN run_inputs i ON i.file_id = r.file_id
-           WHERE i.run_id = ?
-           ORDER BY r.file_id, r.line, r.reason""",
-        [run_id],
-    ).fetchall()
-    return [[path, line, load.redact(reason), raw] for path, line, reason, raw in rows]
-
-
 def summary_document(
     job: Job, done: Reconciled, context: report.ReportContext, stages: Stages
 ) -> dict:
@@ -431,9 +288,9 @@ def summary_document(
             },
         },
         "late_findings": {
-            "total": len(context.late),
-            "by_window": _count_by(context.late, "window"),
-            "by_check": _count_by(context.late, "check"),
+            "total": context.late_listing.total,
+            "by_window": context.late_by_window,
+            "by_check": dict(sorted(context.late_listing.per_check.items())),
         },
         "owed": {
             "by_currency": [asdict(m) for m in context.owed.money],
@@ -457,10 +314,6 @@ def summary_document(
     }
 
 
-def _count_by(rows: list[dict], column: str) -> dict[str, int]:
-    return dict(sorted(Counter(row[column] for row in rows).items()))
-
-
 TREND_NIGHTS = 14
 
 
@@ -480,13 +333,9 @@ def add_history(
         store.backlog_by_age(con, record.kind, record.run_id),
         key=lambda e: (findings.severity_rank(e["severity"]), e["check"]),
     )
-    context.resolved = store.resolved_by(con, record.kind, record.run_id)
-
-
-def exit_status_for(rows: list[dict], fail_on: str) -> int:
-    """1 when a finding that counts (not a current acknowledgement) is at or above."""
-    failing = any(row["counts"] and findings.at_or_above(row["severity"], fail_on) for row in rows)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    context.resolved = report.Listing(
+        *store.resolved_by(con, record.kind, record.run_id, report.LISTED_PER_CHECK)
+    )
 
 
 def build_context(
@@ -496,15 +345,17 @@ def build_context(
     done: Reconciled,
     known: dict[str, acks.Ack],
 ) -> report.ReportContext:
-    listed = ordered_findings(con)
+    """The report's context, from the run's findings kept in DuckDB (``outputs``):
+    acknowledgements applied and each finding's state recorded with the run first."""
+    outputs.list_findings(con)
+    acks.apply_to_listed(con, known, done.window.cutoff)
+    store.record_statuses(con, record)
     hours = findings.hourly_volume(con, done.window, job.domain)
-    acks.apply(con, listed, known, done.window.cutoff)
-    store.record_statuses(con, record, listed)
-    rows = [row for row in listed if row["window"] == done.window.label]
-    late = [row for row in listed if row["window"] != done.window.label]
-    checks = check_summaries(rows, job.domain)
+    checks = outputs.check_summaries(con, job.domain)
+    by_status, late = outputs.listings(con)
     domain = findings.DOMAINS[job.domain]
     presentation = domain.presentation
+    failing = outputs.fails(con, job.fail_on)
     context = report.ReportContext(
         title=presentation.title,
         kind=job.domain,
@@ -516,21 +367,22 @@ def build_context(
         grace=job.grace_text,
         parties=done.parties,
         fail_on=job.fail_on,
-        exit_status=exit_status_for(listed, job.fail_on),
+        exit_status=EXIT_FINDINGS if failing else EXIT_OK,
         inputs=input_summaries(con, done.sources, record.run_id),
         totals=findings.totals_per_currency(con, job.domain),
         totals_columns=list(domain.totals_columns),
         checks=checks,
-        findings=rows,
-        late=late,
+        findings_by_status=by_status,
+        late_listing=late,
+        late_by_window=outputs.late_by_window(con),
         key_columns=list(presentation.key_columns),
-        rejects=0,
+        rejects=outputs.reject_count(con, record.run_id),
         severity_counts={
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
-        owed=owed_summary(listed),
+        owed=outputs.owed_summary(con),
         volume=report.volume_chart(hours),
-        gaps=gap_summary(rows, hours),
+        gaps=outputs.gap_summary(con, hours),
     )
     if job.db is not None:
         add_history(con, context, record, known)
@@ -545,35 +397,31 @@ def write_outputs(
     stages: Stages,
     known: dict[str, acks.Ack],
 ) -> Outcome:
-    """Write the four outputs into a staging folder, commit the store, then move them
-    into place: a finished-looking report exists only for a committed run."""
+    """Write the outputs into a staging folder, commit the store, then move them
+    into place: a finished-looking report exists only for a committed run.  The
+    CSVs are read from DuckDB in batches, never held whole."""
     context = build_context(con, job, record, done, known)
-    rejects = reject_rows(con, record.run_id)
-    context.rejects = len(rejects)
     columns = findings.DOMAINS[job.domain].presentation.finding_columns
     summary = summary_document(job, done, context, stages)
     with report.atomic_directory(job.out) as staging:
-        report.write_csv(
-            staging / "findings.csv",
-            columns,
-            ([row[c] for c in columns] for row in context.listed),
-            ID_COLUMNS,
-        )
-        report.write_csv(staging / "rejects.csv", REJECT_COLUMNS, rejects)
-        report.write_csv(staging / "remediation.csv", REMEDIATION_COLUMNS,
-                         remediation_rows(context.listed), ID_COLUMNS)  # fmt: skip
-        report.write_csv(staging / "provider_actions.csv", PROVIDER_ACTION_COLUMNS,
-                         provider_action_rows(context.listed), ID_COLUMNS)  # fmt: skip
+        report.write_csv(staging / "findings.csv", columns,
+                         outputs.finding_rows(con, columns), ID_COLUMNS)  # fmt: skip
+        report.write_csv(staging / "rejects.csv", outputs.REJECT_COLUMNS,
+                         outputs.reject_rows(con, record.run_id))  # fmt: skip
+        report.write_csv(staging / "remediation.csv", outputs.REMEDIATION_COLUMNS,
+                         outputs.remediation_rows(con), ID_COLUMNS)  # fmt: skip
+        report.write_csv(staging / "provider_actions.csv", outputs.PROVIDER_ACTION_COLUMNS,
+                         outputs.provider_action_rows(con), ID_COLUMNS)  # fmt: skip
         report.write_json(staging / "summary.json", summary)
         report.write_html(staging / "report.html", context)
         store.finish_run(
             con,
             record,
             exit_status=context.exit_status,
-            findings=len(context.findings),
-            rejects=len(rejects),
+            findings=context.total_findings,
+            rejects=context.rejects,
             summary=report.json_text(summary),
         )
         warning = store.commit(con)
-    return Outcome(context.exit_status, len(context.findings), len(rejects), job.out, warning,
-                   len(context.late))  # fmt: skip
+    return Outcome(context.exit_status, context.total_findings, context.rejects, job.out,
+                   warning, context.late_listing.total)  # fmt: skip

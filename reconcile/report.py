@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 
 import jinja2
@@ -325,12 +324,14 @@ class ReportContext:
     totals: list[dict]
     totals_columns: list[tuple[str, str, str]]  # (key, label, count|money|text)
     checks: list[CheckSummary]
-    findings: list[dict]
+    #: the window's findings by their state in the register, bounded (spec section 5)
+    findings_by_status: dict[str, Listing]
     key_columns: list[str]
     rejects: int
     #: Spec section 6: findings of earlier windows that tonight's data raised,
     #: reopened or changed; listed and failing like tonight's, counted apart
-    late: list[dict] = field(default_factory=list)
+    late_listing: Listing = field(default_factory=lambda: Listing([], {}))
+    late_by_window: dict[str, int] = field(default_factory=dict)
     severity_counts: dict[str, int] = field(default_factory=dict)
     owed: Owed | None = None
     #: Spec section 9: the window's hourly volume of both sides, and its gaps
@@ -343,7 +344,7 @@ class ReportContext:
     backlog: list[dict] = field(default_factory=list)  # its oldest and largest items
     #: per check: count, per age bucket, money per currency (store.backlog_by_age)
     backlog_ages: list[dict] = field(default_factory=list)
-    resolved: list[dict] = field(default_factory=list)
+    resolved: Listing = field(default_factory=lambda: Listing([], {}))
     persistent: bool = False
 
     @property
@@ -355,24 +356,6 @@ class ReportContext:
         """Findings marked suspect_input_gap (spec section 9)."""
         return sum(gap.suspect for gap in self.gaps)
 
-    @property
-    def listed(self) -> list[dict]:
-        """Every finding the run lists (findings.csv): the window's, then the late."""
-        return self.findings + self.late
-
-    @cached_property
-    def findings_by_status(self) -> dict[str, Listing]:
-        """The window's findings grouped by their state in the register, each group
-        in order and bounded (spec section 5)."""
-        groups: dict[str, list[dict]] = {}
-        for finding in self.findings:
-            groups.setdefault(finding["status"], []).append(finding)
-        return {status: bounded(rows) for status, rows in groups.items()}
-
-    @cached_property
-    def late_listing(self) -> Listing:
-        return bounded(self.late)
-
 
 #: Spec section 5: the report lists at most this many findings per check and
 #: group; findings.csv holds them all.
@@ -382,27 +365,29 @@ LISTED_PER_CHECK = 500
 @dataclass
 class Listing:
     """Findings as the report lists them: up to LISTED_PER_CHECK per check, the
-    largest money at issue first, and how many of each check are left to
-    findings.csv."""
+    largest money at issue first (``rows``, chosen in SQL), and how many each
+    check has in all (``per_check``): the rest are left to findings.csv."""
 
     rows: list[dict]
-    total: int
-    left_out: dict[str, int]
+    per_check: dict[str, int]
 
+    @property
+    def total(self) -> int:
+        return sum(self.per_check.values())
 
-def bounded(rows: list[dict], limit: int = LISTED_PER_CHECK) -> Listing:
-    """``rows`` come most severe first and, within a check, largest money first."""
-    shown: list[dict] = []
-    per_check: dict[str, int] = {}
-    left_out: dict[str, int] = {}
-    for row in rows:
-        seen = per_check.get(row["check"], 0)
-        per_check[row["check"]] = seen + 1
-        if seen < limit:
-            shown.append(row)
-        else:
-            left_out[row["check"]] = left_out.get(row["check"], 0) + 1
-    return Listing(shown, len(rows), left_out)
+    @property
+    def left_out(self) -> dict[str, int]:
+        shown: dict[str, int] = {}
+        for row in self.rows:
+            shown[row["check"]] = shown.get(row["check"], 0) + 1
+        return {
+            check: count - shown.get(check, 0)
+            for check, count in self.per_check.items()
+            if count > shown.get(check, 0)
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.per_check)
 
 
 # ---------------------------------------------------------------------------

@@ -332,23 +332,23 @@ def record_findings(
     con.execute(sql("register"))
 
 
-def record_statuses(con: duckdb.DuckDBPyConnection, run: RunRecord, rows: list[dict]) -> None:
+def record_statuses(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     """Keep each finding's reported state with the run: the register's, and for the
-    few findings an acknowledgement touched, what the acknowledgement made of it."""
+    few findings an acknowledgement touched, what the acknowledgement made of it
+    (the run's ``listed`` table, ``outputs.list_findings``)."""
     con.execute(
         """UPDATE run_findings SET status = r.status
            FROM finding_register r
            WHERE r.finding_id = run_findings.finding_id AND run_findings.run_id = ?""",
         [run.run_id],
     )
-    noted = [[r["status"], r["status_note"], run.run_id, r["finding_id"]] for r in rows
-             if r["status_note"]]  # fmt: skip
-    if noted:
-        con.executemany(
-            "UPDATE run_findings SET status = ?, status_note = ? "
-            "WHERE run_id = ? AND finding_id = ?",
-            noted,
-        )
+    con.execute(
+        """UPDATE run_findings SET status = l.status, status_note = l.status_note
+           FROM listed l
+           WHERE l.finding_id = run_findings.finding_id AND run_findings.run_id = ?
+             AND l.status_note <> ''""",
+        [run.run_id],
+    )
 
 
 def finish_run(
@@ -568,8 +568,19 @@ def backlog_items(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> lis
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def resolved_by(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
-    """Breaks that this run found resolved."""
+def resolved_by(
+    con: duckdb.DuckDBPyConnection, kind: str, run_id: int, limit: int
+) -> tuple[list[dict], dict[str, int]]:
+    """Breaks that this run found resolved: at most ``limit`` of each check, the
+    largest money at issue first (spec section 5: a page at any size), and how
+    many each check has in all."""
+    counts = dict(
+        con.execute(
+            """SELECT "check", count(*) FROM finding_register
+               WHERE kind = ? AND resolved_run = ? GROUP BY ALL""",
+            [kind, run_id],
+        ).fetchall()
+    )
     names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
              "transaction_type", "user_id", "currency", "amount", "first_seen_at",
              "nights_seen", "resolved_at")  # fmt: skip
@@ -579,7 +590,9 @@ def resolved_by(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[
                   resolved_at
            FROM finding_register
            WHERE kind = ? AND resolved_run = ?
+           QUALIFY row_number() OVER (
+             PARTITION BY "check" ORDER BY abs(amount) DESC, finding_id) <= ?
            ORDER BY first_seen_at, "check", finding_id""",
-        [kind, run_id],
+        [kind, run_id, limit],
     ).fetchall()
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows], counts

@@ -1,6 +1,6 @@
 """The import contracts of pyproject.toml ([tool.importlinter]) hold: each stage
-imports only earlier ones (load < findings < store < report < pipeline < cli),
-and nothing but the CLI imports it or Click."""
+imports only earlier ones (load < findings < store < report < outputs < pipeline <
+cli), and nothing but the CLI imports it or Click."""
 
 import os
 import shutil

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -221,6 +222,26 @@ def nights(scenario, tmp_path_factory):
     nights.counts["rerun"] = counts(nights.db)
     nights.register["rerun"] = register(nights.db)
     return nights
+
+
+def test_the_resolved_list_is_bounded_per_check_largest_first(early_nights):
+    """Spec section 5: the report lists at most so many resolved breaks of a check
+    (here 1), the largest money at issue first, and counts them all."""
+    nights = early_nights
+    resolved = [e for e in nights.register["night2"].values() if e["resolved_run"] == 2]
+    by_check = Counter(e["check"] for e in resolved)
+    assert max(by_check.values(), default=0) > 1, "the scenario resolves several of a check"
+    amounts = {r["finding_id"]: abs(Decimal(r["amount"]))
+               for r in read_csv(nights.out["night1"] / "findings.csv")}  # fmt: skip
+    con = duckdb.connect(str(nights.db), read_only=True)
+    try:
+        rows, counts = store.resolved_by(con, "provider", 2, limit=1)
+    finally:
+        con.close()
+    assert counts == dict(by_check)
+    for check in by_check:
+        largest = max(amounts[e["finding_id"]] for e in resolved if e["check"] == check)
+        assert [abs(r["amount"]) for r in rows if r["check"] == check] == [largest], check
 
 
 @pytest.fixture(scope="module")
