@@ -1,10 +1,12 @@
-"""Small pure functions: time and duration parsing, money text, CSV and secret safety."""
+"""Small pure functions: time and duration parsing, money text, CSV and secret safety,
+and a check read from its SQL file."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from reconcile import findings
 from reconcile.errors import InputError
 from reconcile.load import redact
 from reconcile.report import safe_cell
@@ -83,3 +85,30 @@ def test_secrets_are_redacted_even_in_a_truncated_line():
     assert "c4d62f" not in redact(cut)
     assert "tok123" not in redact('{"headers": {"Authorization": "Bearer tok123"}}')
     assert "tok123" not in redact("error: sent Authorization: Bearer tok123 and failed")
+
+
+def test_a_check_is_read_from_the_header_of_its_sql_file(tmp_path):
+    path = tmp_path / "stale_session.sql"
+    path.write_text(
+        "-- check: stale_session\n-- severity: medium\n-- title: Booking on a closed session\n"
+        "-- meaning: A booking arrived after the provider\n--   closed the game session.\n"
+        "-- spec: section 4, row 14\n--\n-- what it does, for people\nSELECT 1\n"
+    )
+    check = findings.read_check("provider", path)
+    assert check == findings.Check(
+        "stale_session", "medium", "Booking on a closed session",
+        "A booking arrived after the provider closed the game session.", "provider",
+        "section 4, row 14", "checks/stale_session",
+    )  # fmt: skip
+    assert check.spec_order == ((4,), 14)
+
+
+def test_a_check_file_without_a_whole_header_is_refused(tmp_path):
+    path = tmp_path / "stale_session.sql"
+    path.write_text("-- check: stale_session\n-- title: Booking on a closed session\nSELECT 1\n")
+    with pytest.raises(ValueError) as refused:
+        findings.read_check("provider", path)
+    assert str(refused.value) == (
+        f"{path}: the header needs check, severity, title, meaning, spec (check = the file's "
+        "name, severity one of critical, high, medium, low)"
+    )
