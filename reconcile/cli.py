@@ -277,7 +277,6 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
         ),
         out=common["out"],
         fail_on=common["fail_on"],
-        grace_text=common["grace"],
         db=common["db"],
         progress=_stages(common["quiet"]),
         engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
