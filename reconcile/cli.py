@@ -4,7 +4,7 @@ Exit statuses (named in ``reconcile.errors``): 0 no finding at or above
 ``--fail-on``; 1 some; 2 a usage or input error (one line on stderr, nothing
 written that looks like a report); 3 an internal failure (a bug or the machine:
 out of disk, out of memory).  The commands call the small API of
-``reconcile.pipeline`` (run, trace, history, acknowledge).
+``reconcile.pipeline`` (run_job, trace, list_runs, acknowledge).
 """
 
 from __future__ import annotations
@@ -267,7 +267,6 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
         ),
         out=common["out"],
         fail_on=common["fail_on"],
-        grace_text=common["grace"],
         db=common["db"],
         progress=_stages(common["quiet"]),
         engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
@@ -361,7 +360,7 @@ def history(db, fmt, last) -> int:
     Example:
       reconcile history --db recon.duckdb --format table
     """
-    runs = pipeline.history(db, last)
+    runs = pipeline.list_runs(db, last)
     if fmt == "json":
         click.echo(report.json_text({"runs": runs}), nl=False)
     elif fmt == "csv":

@@ -4,7 +4,7 @@ One path serves both reconciliations (``reconcile run`` for the provider's
 bets, ``reconcile cashback`` for the casino's cashback): they differ only in
 their inputs and their :class:`~reconcile.findings.Domain`.  The CLI parses
 options into a :class:`Job` and calls this module's small API (:func:`run_job`,
-:func:`trace`, :func:`history`, :func:`acknowledge`); it turns
+:func:`trace`, :func:`list_runs`, :func:`acknowledge`); it turns
 :class:`~reconcile.errors.InputError` into exit status 2 (``errors.EXIT_ERROR``).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -68,7 +68,6 @@ class Job:
     tolerance: Decimal = Decimal(0)
     counterparties: list[str] = field(default_factory=list)
     fail_on: str = "high"
-    grace_text: str = "0"
     db: Path | None = None
     progress: Stages | None = None
     engine: store.Engine = field(default_factory=store.Engine)
@@ -87,13 +86,24 @@ class Outcome:
 
 
 @dataclass
-class Reconciled:
-    """What the load and check stages established for a run."""
+class Run:
+    """One run's state, from its options to its findings in the store: what each
+    stage after the load reads (``build_context``, ``write_outputs``).
 
-    sources: list[load.SourceFile]
-    window: Window  # with its cutoff settled
-    parties: list[str]
-    checked: findings.Checked
+    ``window`` starts as the job's and has its cutoff settled once the inputs
+    are loaded (the latest time seen, unless ``--cutoff`` fixed it).
+    """
+
+    job: Job
+    con: duckdb.DuckDBPyConnection
+    record: store.RunRecord
+    inputs: dict[str, list[Path]]  # every file of every input option
+    window: Window
+    stages: Stages = field(default_factory=Stages)
+    acks: dict[str, acks.Ack] = field(default_factory=dict)  # the acknowledgements file's
+    sources: list[load.SourceFile] = field(default_factory=list)  # set by the load
+    parties: list[str] = field(default_factory=list)  # the provider's counterparty ids
+    checked: findings.Checked | None = None  # set by the checks
 
 
 def resolve_inputs(job: Job) -> dict[str, list[Path]]:
@@ -105,49 +115,49 @@ def resolve_inputs(job: Job) -> dict[str, list[Path]]:
     }
 
 
-def reconcile(
-    con: duckdb.DuckDBPyConnection,
-    job: Job,
-    inputs: dict[str, list[Path]],
-    record: store.RunRecord,
-    stages: Stages,
-) -> Reconciled:
+def begin(job: Job, con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]]) -> Run:
+    return Run(job, con, store.begin_run(con, job.domain, job.window), inputs, job.window,
+               job.progress or Stages())  # fmt: skip
+
+
+def reconcile(run: Run) -> None:
     """Load the inputs into the store, run the domain's checks, record the findings."""
+    job, con, stages = run.job, run.con, run.stages
     with stages.stage("load"):
-        sources = load.load_inputs(con, inputs, record.run_id, stages.note)
+        run.sources = load.load_inputs(con, run.inputs, run.record.run_id, stages.note)
         store.commit_load(con)
-    window = job.window
-    if window.cutoff is None:
-        latest = findings.latest_time_seen(con, job.domain)
-        window = Window(window.start, window.end, latest, window.grace)
-    parties = []
+    if run.window.cutoff is None:
+        run.window = replace(run.window, cutoff=findings.latest_time_seen(con, job.domain))
     if findings.DOMAINS[job.domain].has_counterparties:
-        parties = job.counterparties or findings.provider_counterparties(con)
+        run.parties = job.counterparties or findings.provider_counterparties(con)
     with stages.stage("checks"):
-        night = None if job.recheck else store.night_of(con, record, window, job.tolerance, parties)
-        checked = findings.find(con, window, job.tolerance, parties, job.domain, night)
-        stages.note(checked.describe())
-        store.record_findings(con, record, window, job.tolerance, parties, list(inputs))
-    return Reconciled(sources, window, parties, checked)
+        night = None
+        if not job.recheck:
+            night = store.night_of(con, run.record, run.window, job.tolerance, run.parties)
+        run.checked = findings.find(con, run.window, job.tolerance, run.parties, job.domain,
+                                    night)  # fmt: skip
+        stages.note(run.checked.describe())
+        store.record_findings(con, run.record, run.window, job.tolerance, run.parties,
+                              list(run.inputs))  # fmt: skip
 
 
 def run_job(job: Job) -> Outcome:
     """``reconcile run`` / ``reconcile cashback``: with ``--db``, the load and then
     the rest committed apart (``store.commit_load``); a run that fails removes
     what it loaded."""
-    stages = job.progress or Stages()
     # A missing file or a bad acks file is reported before the store is touched.
     inputs = resolve_inputs(job)
     report.check_out_folder(job.out, owned_elsewhere(job, inputs))
     known = acks.load_acks(job.acks) if job.acks else {}
     with store.session(job.db, engine=job.engine) as con:
-        record = store.begin_run(con, job.domain, job.window)
+        run = begin(job, con, inputs)
+        run.acks = known
         try:
-            done = reconcile(con, job, inputs, record, stages)
-            with stages.stage("outputs"):
-                return write_outputs(con, job, record, done, stages, known)
+            reconcile(run)
+            with run.stages.stage("outputs"):
+                return write_outputs(run)
         except BaseException:
-            store.forget_run(con, record)
+            store.forget_run(con, run.record)
             raise
 
 
@@ -168,8 +178,7 @@ def trace_files(job: Job, selector: str, value: str, limit: int) -> Trace:
     inputs = resolve_inputs(job)
     con = store.open_store(None, engine=job.engine)
     try:
-        record = store.begin_run(con, job.domain, job.window)
-        reconcile(con, job, inputs, record, job.progress or Stages())
+        reconcile(begin(job, con, inputs))
         return build_trace(con, selector, value, limit)
     finally:
         con.close()
@@ -201,7 +210,7 @@ def trace(
     return trace_files(Job(domain=domain, inputs=files, window=window), selector, value, limit)
 
 
-def history(db: Path, last: int) -> list[dict]:
+def list_runs(db: Path, last: int) -> list[dict]:
     """``reconcile history``: the latest runs of a store, newest first."""
     con = store.open_store(db, read_only=True)
     try:
@@ -256,10 +265,8 @@ def input_summaries(
     ]
 
 
-def summary_document(
-    job: Job, done: Reconciled, context: report.ReportContext, stages: Stages
-) -> dict:
-    window = done.window
+def summary_document(run: Run, context: report.ReportContext) -> dict:
+    job, window, checked = run.job, run.window, run.checked
     return {
         "tool": "reconcile",
         "version": __version__,
@@ -270,7 +277,7 @@ def summary_document(
             "from": window.start,
             "to": window.end,
             "cutoff": window.cutoff,
-            "grace": job.grace_text,
+            "grace": window.grace_text,
             "grace_seconds": int(window.grace.total_seconds()),
         },
         "counterparties": context.parties,
@@ -306,108 +313,86 @@ def summary_document(
         "inputs": [asdict(i) for i in context.inputs],
         "rejects": context.rejects,
         "checked": {  # spec 6.1: a night checks what its data can change
-            "since": done.checked.since,
-            "bets": done.checked.bets,
-            "balance_chains": done.checked.chains,
+            "since": checked.since,
+            "bets": checked.bets,
+            "balance_chains": checked.chains,
         },
-        "stage_seconds": stages.seconds,
+        "stage_seconds": run.stages.seconds,
     }
 
 
 TREND_NIGHTS = 14
 
 
-def add_history(
-    con: duckdb.DuckDBPyConnection,
-    context: report.ReportContext,
-    record: store.RunRecord,
-    known: dict[str, acks.Ack],
-) -> None:
+def history(run: Run) -> report.History:
     """The store's view across nights, for the report (only with --db)."""
-    context.persistent = True
-    context.trend_nights = store.nightly_trend(con, record.kind, TREND_NIGHTS)
-    context.trend = report.trend_charts(context.trend_nights)
-    context.backlog = store.backlog_items(con, record.kind, record.run_id)
-    acks.apply(con, context.backlog, known, context.cutoff)
-    context.backlog_ages = sorted(
-        store.backlog_by_age(con, record.kind, record.run_id),
+    con, kind, run_id = run.con, run.record.kind, run.record.run_id
+    nights = store.nightly_trend(con, kind, TREND_NIGHTS)
+    backlog = store.backlog_items(con, kind, run_id)
+    acks.apply(con, backlog, run.acks, run.window.cutoff)
+    ages = sorted(
+        store.backlog_by_age(con, kind, run_id),
         key=lambda e: (findings.severity_rank(e["severity"]), e["check"]),
     )
-    context.resolved = report.Listing(
-        *store.resolved_by(con, record.kind, record.run_id, report.LISTED_PER_CHECK)
-    )
+    resolved = report.Listing(*store.resolved_by(con, kind, run_id, report.LISTED_PER_CHECK))
+    return report.History(nights, report.trend_charts(nights), backlog, ages, resolved)
 
 
-def build_context(
-    con: duckdb.DuckDBPyConnection,
-    job: Job,
-    record: store.RunRecord,
-    done: Reconciled,
-    known: dict[str, acks.Ack],
-) -> report.ReportContext:
+def build_context(run: Run) -> report.ReportContext:
     """The report's context, from the run's findings kept in DuckDB (``outputs``):
     acknowledgements applied and each finding's state recorded with the run first."""
+    job, con, window = run.job, run.con, run.window
     outputs.list_findings(con)
-    acks.apply_to_listed(con, known, done.window.cutoff)
-    store.record_statuses(con, record)
-    hours = findings.hourly_volume(con, done.window, job.domain)
+    acks.apply_to_listed(con, run.acks, window.cutoff)
+    store.record_statuses(con, run.record)
+    hours = findings.hourly_volume(con, window, job.domain)
     checks = outputs.check_summaries(con, job.domain)
     by_status, late = outputs.listings(con)
-    domain = findings.DOMAINS[job.domain]
-    presentation = domain.presentation
-    failing = outputs.fails(con, job.fail_on)
-    context = report.ReportContext(
+    presentation = findings.DOMAINS[job.domain].presentation
+    return report.ReportContext(
         title=presentation.title,
         kind=job.domain,
         generated_at=datetime.now(UTC),
-        window_label=done.window.label,
-        window_start=done.window.start,
-        window_end=done.window.end,
-        cutoff=done.window.cutoff,
-        grace=job.grace_text,
-        parties=done.parties,
+        window_label=window.label,
+        window_start=window.start,
+        window_end=window.end,
+        cutoff=window.cutoff,
+        grace=window.grace_text,
+        parties=run.parties,
         fail_on=job.fail_on,
-        exit_status=EXIT_FINDINGS if failing else EXIT_OK,
-        inputs=input_summaries(con, done.sources, record.run_id),
+        exit_status=EXIT_FINDINGS if outputs.fails(con, job.fail_on) else EXIT_OK,
+        inputs=input_summaries(con, run.sources, run.record.run_id),
         totals=findings.totals_per_currency(con, job.domain),
-        totals_columns=list(domain.totals_columns),
+        totals_columns=list(findings.DOMAINS[job.domain].totals_columns),
         checks=checks,
         findings_by_status=by_status,
         late_listing=late,
         late_by_window=outputs.late_by_window(con),
         key_columns=list(presentation.key_columns),
-        rejects=outputs.reject_count(con, record.run_id),
+        rejects=outputs.reject_count(con, run.record.run_id),
         severity_counts={
             s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
         },
         owed=outputs.owed_summary(con),
         volume=report.volume_chart(hours),
         gaps=outputs.gap_summary(con, hours),
+        history=history(run) if job.db is not None else None,
     )
-    if job.db is not None:
-        add_history(con, context, record, known)
-    return context
 
 
-def write_outputs(
-    con: duckdb.DuckDBPyConnection,
-    job: Job,
-    record: store.RunRecord,
-    done: Reconciled,
-    stages: Stages,
-    known: dict[str, acks.Ack],
-) -> Outcome:
+def write_outputs(run: Run) -> Outcome:
     """Write the outputs into a staging folder, commit the store, then move them
     into place: a finished-looking report exists only for a committed run.  The
     CSVs are read from DuckDB in batches, never held whole."""
-    context = build_context(con, job, record, done, known)
+    con, job = run.con, run.job
+    context = build_context(run)
     columns = findings.DOMAINS[job.domain].presentation.finding_columns
-    summary = summary_document(job, done, context, stages)
+    summary = summary_document(run, context)
     with report.atomic_directory(job.out) as staging:
         report.write_csv(staging / "findings.csv", columns,
                          outputs.finding_rows(con, columns), ID_COLUMNS)  # fmt: skip
         report.write_csv(staging / "rejects.csv", outputs.REJECT_COLUMNS,
-                         outputs.reject_rows(con, record.run_id))  # fmt: skip
+                         outputs.reject_rows(con, run.record.run_id))  # fmt: skip
         report.write_csv(staging / "remediation.csv", outputs.REMEDIATION_COLUMNS,
                          outputs.remediation_rows(con), ID_COLUMNS)  # fmt: skip
         report.write_csv(staging / "provider_actions.csv", outputs.PROVIDER_ACTION_COLUMNS,
@@ -416,7 +401,7 @@ def write_outputs(
         report.write_html(staging / "report.html", context)
         store.finish_run(
             con,
-            record,
+            run.record,
             exit_status=context.exit_status,
             findings=context.total_findings,
             rejects=context.rejects,

@@ -301,6 +301,19 @@ class Owed:
 
 
 @dataclass
+class History:
+    """The store's view across nights (only with ``--db``): nights side by side,
+    what is still open from earlier nights, and what tonight's data resolved."""
+
+    trend_nights: list[dict]
+    trend: list[Chart]
+    backlog: list[dict]  # its oldest and largest items
+    #: per check: count, per age bucket, money per currency (store.backlog_by_age)
+    backlog_ages: list[dict]
+    resolved: Listing
+
+
+@dataclass
 class ReportContext:
     """Everything report.html shows; built by ``pipeline`` and tested on its own.
 
@@ -337,15 +350,8 @@ class ReportContext:
     #: Spec section 9: the window's hourly volume of both sides, and its gaps
     volume: VolumeChart | None = None
     gaps: list[InputGap] = field(default_factory=list)
-    #: Only with a persistent store: nights side by side, what is still open
-    #: from earlier nights, and what tonight's data resolved.
-    trend: list[Chart] = field(default_factory=list)
-    trend_nights: list[dict] = field(default_factory=list)
-    backlog: list[dict] = field(default_factory=list)  # its oldest and largest items
-    #: per check: count, per age bucket, money per currency (store.backlog_by_age)
-    backlog_ages: list[dict] = field(default_factory=list)
-    resolved: Listing = field(default_factory=lambda: Listing([], {}))
-    persistent: bool = False
+    #: Only with a persistent store (--db): the store's view across nights
+    history: History | None = None
 
     @property
     def total_findings(self) -> int:

@@ -136,9 +136,10 @@ class Engine:
 
 @dataclass(frozen=True)
 class RunRecord:
+    """A run's row in ``runs``: its id, and which reconciliation it is."""
+
     run_id: int
     kind: str
-    window: Window
 
 
 def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -255,7 +256,7 @@ def begin_run(con: duckdb.DuckDBPyConnection, kind: str, window: Window) -> RunR
         "VALUES (?, ?, ?, ?, ?, ?)",
         [run_id, kind, window.start, window.end, window.label, datetime.now(UTC)],
     )
-    return RunRecord(run_id, kind, window)
+    return RunRecord(run_id, kind)
 
 
 def night_of(

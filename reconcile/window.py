@@ -32,6 +32,7 @@ class Window:
     end: datetime | None
     cutoff: datetime | None
     grace: timedelta
+    grace_text: str = "0"  # --grace as the user wrote it, for the report
 
     @property
     def label(self) -> str:
@@ -126,4 +127,4 @@ def make_window(
         if finish <= begin:
             raise InputError(f"--to ({iso(finish)}) must be after --from ({iso(begin)})")
     limit = parse_instant(cutoff, "--cutoff") if cutoff else None
-    return Window(begin, finish, limit, parse_duration(grace))
+    return Window(begin, finish, limit, parse_duration(grace), grace)
