@@ -268,7 +268,7 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
         out=common["out"],
         fail_on=common["fail_on"],
         db=common["db"],
-        progress=_stages(common["quiet"]),
+        stages=_stages(common["quiet"]),
         engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
         acks=common["acks"],
         **extra,

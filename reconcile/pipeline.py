@@ -69,7 +69,7 @@ class Job:
     counterparties: list[str] = field(default_factory=list)
     fail_on: str = "high"
     db: Path | None = None
-    progress: Stages | None = None
+    stages: Stages | None = None
     engine: store.Engine = field(default_factory=store.Engine)
     acks: Path | None = None
     recheck: bool = False  # check every record even where a night's scope would do
@@ -102,7 +102,7 @@ class Run:
     stages: Stages = field(default_factory=Stages)
     acks: dict[str, acks.Ack] = field(default_factory=dict)  # the acknowledgements file's
     sources: list[load.SourceFile] = field(default_factory=list)  # set by the load
-    parties: list[str] = field(default_factory=list)  # the provider's counterparty ids
+    counterparties: list[str] = field(default_factory=list)  # the provider's counterparty ids
     checked: findings.Checked | None = None  # set by the checks
 
 
@@ -117,7 +117,7 @@ def resolve_inputs(job: Job) -> dict[str, list[Path]]:
 
 def begin(job: Job, con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]]) -> Run:
     return Run(job, con, store.begin_run(con, job.domain, job.window), inputs, job.window,
-               job.progress or Stages())  # fmt: skip
+               job.stages or Stages())  # fmt: skip
 
 
 def reconcile(run: Run) -> None:
@@ -129,15 +129,15 @@ def reconcile(run: Run) -> None:
     if run.window.cutoff is None:
         run.window = replace(run.window, cutoff=findings.latest_time_seen(con, job.domain))
     if findings.DOMAINS[job.domain].has_counterparties:
-        run.parties = job.counterparties or findings.provider_counterparties(con)
+        run.counterparties = job.counterparties or findings.provider_counterparties(con)
     with stages.stage("checks"):
         night = None
         if not job.recheck:
-            night = store.night_of(con, run.record, run.window, job.tolerance, run.parties)
-        run.checked = findings.find(con, run.window, job.tolerance, run.parties, job.domain,
+            night = store.night_of(con, run.record, run.window, job.tolerance, run.counterparties)
+        run.checked = findings.find(con, run.window, job.tolerance, run.counterparties, job.domain,
                                     night)  # fmt: skip
         stages.note(run.checked.describe())
-        store.record_findings(con, run.record, run.window, job.tolerance, run.parties,
+        store.record_findings(con, run.record, run.window, job.tolerance, run.counterparties,
                               list(run.inputs))  # fmt: skip
 
 
@@ -280,7 +280,7 @@ def summary_document(run: Run, context: report.ReportContext) -> dict:
             "grace": window.grace_text,
             "grace_seconds": int(window.grace.total_seconds()),
         },
-        "counterparties": context.parties,
+        "counterparties": context.counterparties,
         "tolerance": job.tolerance,
         "fail_on": job.fail_on,
         "exit_status": context.exit_status,
@@ -358,7 +358,7 @@ def build_context(run: Run) -> report.ReportContext:
         window_end=window.end,
         cutoff=window.cutoff,
         grace=window.grace_text,
-        parties=run.parties,
+        counterparties=run.counterparties,
         fail_on=job.fail_on,
         exit_status=EXIT_FINDINGS if outputs.fails(con, job.fail_on) else EXIT_OK,
         inputs=input_summaries(con, run.sources, run.record.run_id),

@@ -330,7 +330,7 @@ class ReportContext:
     window_end: datetime | None
     cutoff: datetime | None
     grace: str
-    parties: list[str]
+    counterparties: list[str]
     fail_on: str
     exit_status: int
     inputs: list[InputSummary]
