@@ -327,7 +327,7 @@ TREND_NIGHTS = 14
 def history(run: Run) -> report.History:
     """The store's view across nights, for the report (only with --db)."""
     con, kind, run_id = run.con, run.record.kind, run.record.run_id
-    nights = store.nightly_trend(con, kind, TREND_NIGHTS)
+    nights = store.nightly_trend(con, kind, run_id, TREND_NIGHTS)
     backlog = store.backlog_items(con, kind, run_id)
     acks.apply(con, backlog, run.acks, run.window.cutoff)
     ages = sorted(

@@ -478,14 +478,16 @@ def commit(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[dict]:
-    """The latest run of each of the last windows, oldest first: findings per
-    severity and check, and money at issue per currency."""
+def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, last: int) -> list[dict]:
+    """The latest finished run of each of the last windows, and this run (not
+    finished until its outputs are written), oldest first: findings per severity
+    and check, and money at issue per currency."""
     rows = con.execute(
         """WITH latest AS (
                SELECT run_id, window_label, window_start
                FROM runs
-               WHERE kind = ? AND superseded_by IS NULL AND exit_status IS NOT NULL
+               WHERE kind = ? AND superseded_by IS NULL
+                 AND (exit_status IS NOT NULL OR run_id = ?)
                ORDER BY window_start DESC NULLS LAST, run_id DESC
                LIMIT ?)
            SELECT l.run_id, l.window_label, f.severity, f."check", coalesce(f.currency, ''),
@@ -494,7 +496,7 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, last: int) -> list[
            LEFT JOIN run_findings f ON f.run_id = l.run_id AND f.window_label = l.window_label
            GROUP BY ALL
            ORDER BY min(l.window_start), l.run_id""",
-        [kind, last],
+        [kind, run_id, last],
     ).fetchall()
     nights: dict[int, dict] = {}
     for run_id, label, severity, check, currency, count, amount in rows:

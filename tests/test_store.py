@@ -224,6 +224,21 @@ def nights(scenario, tmp_path_factory):
     return nights
 
 
+def test_the_trend_shows_tonights_window_beside_the_earlier_ones(nights):
+    """The report's nights side by side end with tonight's own window, whose
+    counts by check are the findings it lists of its own window."""
+    section = report_section(nights.out["night2"], "Findings per check and night")
+    labels = re.findall(r'<th class="num">([^<]+)</th>', section)
+    night1, night2 = (read_summary(nights.out[n])["window"]["label"] for n in ("night1", "night2"))
+    assert labels == [night1, night2]
+    own = Counter(r["check"] for r in read_csv(nights.out["night2"] / "findings.csv")
+                  if r["window"] == night2)  # fmt: skip
+    assert own, "night 2 has findings of its own window"
+    for check, count in own.items():
+        row = re.search(rf'<span class="code">{check}</span>.*?</tr>', section, re.S).group(0)
+        assert re.findall(r'<td class="num">([0-9,]+)</td>', row)[-1] == f"{count:,}", check
+
+
 def test_the_resolved_list_is_bounded_per_check_largest_first(early_nights):
     """Spec section 5: the report lists at most so many resolved breaks of a check
     (here 1), the largest money at issue first, and counts them all."""
