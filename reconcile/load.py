@@ -45,6 +45,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from reconcile import jsonl
 from reconcile.errors import InputError
 from reconcile.resources import sql
 
@@ -344,6 +345,36 @@ def _record_batches(stream: IO[bytes], quoted: bool) -> Iterator[pa.RecordBatch]
         yield batch.filter(pa.array(~blank)) if blank.any() else batch
 
 
+def _json_batches(stream: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
+    """The landing fields of a JSON Lines file's records, a block at a time
+    (``reconcile/jsonl.py``: each record parsed once)."""
+    for block in _record_blocks(stream, quoted=False):
+        yield jsonl.parse_block(name, *_json_block(block))
+
+
+def _json_block(block: _Records) -> tuple:
+    """``parse_block``'s arguments for a block: its bytes, where each record that is
+    not blank starts and ends, its line, and which are not UTF-8 (None: all are)."""
+    data = block.data.tobytes()
+    keep = ~block.blank()
+    starts, ends, lines = block.starts[keep], block.ends[keep], block.lines[keep]
+    whole = pa.LargeStringArray.from_buffers(
+        1, pa.py_buffer(np.array([0, len(data)], np.int64)), pa.py_buffer(data)
+    )
+    problems = None
+    try:
+        whole.validate(full=True)  # UTF-8, all at once
+    except pa.ArrowInvalid:
+        problems = []
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            try:
+                data[start:end].decode("utf-8")
+                problems.append(None)
+            except UnicodeDecodeError:
+                problems.append("line is not valid UTF-8")
+    return data, starts, ends, lines, problems
+
+
 def _utf8_records(block: _Records) -> tuple[pa.Array, pa.Array]:
     """For a block that is not all UTF-8: which records are not, as a problem."""
     texts, problems = [], []
@@ -376,7 +407,8 @@ class InputKind:
     # (store table, typed rows, their ids, slice macro) when <normalise>.sql leaves
     # the storing to _store_in_slices
     slices: tuple[str, str, str, str] | None = None
-    from_jsonl: str | None = None  # table macro splitting JSON Lines records (raw_tables.sql)
+    from_jsonl: str | None = None  # table macro over JSON Lines fields (raw_tables.sql)
+    json: str | None = None  # how its JSON records read (reconcile/jsonl.py KINDS)
     csv_columns: dict[str, str] | None = None  # CSV column -> field, when names differ
 
     def column_map(self) -> dict[str, str]:
@@ -392,7 +424,7 @@ KINDS = {
             normalise="normalise_calls", formats=("jsonl", "csv"),
             stored_in=("calls", "event_time"),
             slices=("calls", "call_rows", "call_order", "call_slice"),
-            from_jsonl="calls_from_jsonl",
+            from_jsonl="calls_from_fields", json="calls",
             csv_columns={"timestamp": "event_time", **{
                 name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")}},
         ),
@@ -415,7 +447,8 @@ KINDS = {
         ),
         InputKind("accept", "raw_accepts", ACCEPT_FIELDS, required=(),
                   normalise="normalise_accepts", formats=("jsonl",),
-                  stored_in=("accepts", "logged_at"), from_jsonl="accepts_from_jsonl"),
+                  stored_in=("accepts", "logged_at"), from_jsonl="accepts_from_fields",
+                  json="accepts"),
     )
 }  # fmt: skip
 
@@ -481,14 +514,17 @@ def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             statement = _csv_landing(kind, header)
             parameters = [source.file_id, header_line, len(header)]
             batches = itertools.chain([first], batches)
+            schema = RECORDS
         else:
+            batches = _json_batches(stream, kind.json)
+            schema = jsonl.KINDS[kind.json].schema()
             statement = (
                 f"INSERT INTO {kind.table} SELECT * FROM {kind.from_jsonl}(?, 'record_batch')"
             )
             parameters = [source.file_id]
         unreadable: list[Exception] = []
         con.register("record_batch", pa.RecordBatchReader.from_batches(
-            RECORDS, _noting_errors(batches, unreadable)))  # fmt: skip
+            schema, _noting_errors(batches, unreadable)))  # fmt: skip
         try:
             con.execute(statement, parameters)
         except duckdb.Error:
