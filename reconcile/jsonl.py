@@ -339,3 +339,9 @@ def parse_block(
     arrays = [pa.array(lines, pa.int64()), pa.array(problem, pa.string()),
               pa.array(late, pa.string())] + [_text_array(c) for c in columns]  # fmt: skip
     return pa.RecordBatch.from_arrays(arrays, schema=kind.schema())
+
+
+def warm_up() -> None:
+    """Build the readers in a worker process before the first block comes."""
+    for name in KINDS:
+        _reader(name)

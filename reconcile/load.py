@@ -31,11 +31,13 @@ import gzip
 import hashlib
 import itertools
 import json
+import multiprocessing as mp
 import os
 import re
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,11 +347,49 @@ def _record_batches(stream: IO[bytes], quoted: bool) -> Iterator[pa.RecordBatch]
         yield batch.filter(pa.array(~blank)) if blank.any() else batch
 
 
-def _json_batches(stream: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
-    """The landing fields of a JSON Lines file's records, a block at a time
-    (``reconcile/jsonl.py``: each record parsed once)."""
-    for block in _record_blocks(stream, quoted=False):
-        yield jsonl.parse_block(name, *_json_block(block))
+def _json_batches(
+    stream: IO[bytes], name: str, pool: ProcessPoolExecutor | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The landing fields of a JSON Lines file's records, a block at a time, in
+    order (``reconcile/jsonl.py``: each record parsed once).  With a pool, the
+    blocks are parsed in its worker processes, a few ahead of what DuckDB has
+    taken, while this process reads and cuts the next ones."""
+    blocks = (_json_block(block) for block in _record_blocks(stream, quoted=False))
+    if pool is None:
+        for block in blocks:
+            yield jsonl.parse_block(name, *block)
+        return
+    pending: deque = deque()
+    for block in blocks:
+        pending.append(pool.submit(jsonl.parse_block, name, *block))
+        if len(pending) > pool._max_workers:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+JSON_POOL_BYTES = 4 * BLOCK_BYTES  # JSON input from which worker processes parse it
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def json_pool(
+    con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]]
+) -> ProcessPoolExecutor | None:
+    """Worker processes for parsing JSON, one per DuckDB thread (``--threads``),
+    when the JSON input is large enough to repay starting them (about 0.5 s);
+    None for one thread or a small input.  Started early, so that they start
+    while the files are hashed and the other kinds land; kept for the process."""
+    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    size = sum(path.stat().st_size for kind, paths in inputs.items() for path in paths
+               if KINDS[kind].json and detect_format(kind, path) == "jsonl")  # fmt: skip
+    if threads < 2 or size < JSON_POOL_BYTES:
+        return None
+    if threads not in _pools:
+        # spawn, not fork: this process runs DuckDB's threads
+        _pools[threads] = ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn"))
+        for _ in range(threads):
+            _pools[threads].submit(jsonl.warm_up)
+    return _pools[threads]
 
 
 def _json_block(block: _Records) -> tuple:
@@ -500,7 +540,9 @@ def _noting_errors(batches: Iterator, errors: list[Exception]) -> Iterator:
         raise
 
 
-def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+def _land_text_file(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, pool: ProcessPoolExecutor | None = None
+) -> None:
     """Cut the file into records (Python) and split them into fields (SQL,
     ``sql/raw_tables.sql``), in one statement that pulls the records a block at a
     time, so that cutting the next block overlaps with splitting this one."""
@@ -516,7 +558,7 @@ def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             batches = itertools.chain([first], batches)
             schema = RECORDS
         else:
-            batches = _json_batches(stream, kind.json)
+            batches = _json_batches(stream, kind.json, pool)
             schema = jsonl.KINDS[kind.json].schema()
             statement = (
                 f"INSERT INTO {kind.table} SELECT * FROM {kind.from_jsonl}(?, 'record_batch')"
@@ -599,6 +641,7 @@ def land_files(
     con: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
     progress: Callable[[str], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> None:
     for source in sources:
         if progress:
@@ -607,7 +650,7 @@ def land_files(
         if source.format == "parquet":
             _land_parquet_file(con, source)
         else:
-            _land_text_file(con, source)
+            _land_text_file(con, source, pool)
 
 
 def _check_format(source: SourceFile) -> None:
@@ -721,13 +764,14 @@ def load_inputs(
     Returns every file given, new or not; ``calls``, ``bookings`` and
     ``snapshots`` then hold the new records beside the stored ones.
     """
+    pool = json_pool(con, inputs)
     sources = plan_sources(con, inputs, run_id)
     new = [s for s in sources if s.is_new(run_id)]
     for source in new:
         _check_format(source)
     create_landing_tables(con)
     for kind in inputs:  # one kind at a time: its landing table is emptied before the next
-        land_files(con, [s for s in new if s.kind == kind], progress)
+        land_files(con, [s for s in new if s.kind == kind], progress, pool)
         if progress:
             progress(f"checking and storing the {kind} records")
         normalise(con, [kind])
