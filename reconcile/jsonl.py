@@ -53,7 +53,7 @@ class JsonKind:
     def schema(self) -> pa.Schema:
         return pa.schema(
             [("line", pa.int64()), ("problem", pa.string()), ("late_problem", pa.string())]
-            + [(f.name, pa.string()) for f in self.fields]
+            + [(f.name, pa.large_string() if f.money else pa.string()) for f in self.fields]
         )
 
 
@@ -252,17 +252,43 @@ def _texts(values: list) -> list:
 def _text_array(values: list) -> pa.Array:
     try:  # most text fields hold strings only: Arrow takes them as they are
         return pa.array(values, pa.string())
-    except pa.ArrowTypeError:  # an id or a time written as a JSON integer
-        return pa.array(_texts(values), pa.string())
+    except pa.ArrowTypeError:
+        pass
+    return pa.array(_texts(values), pa.string())
 
 
-def _raw_texts(values: list) -> list:
-    return [None if v is None else bytes(v).decode("utf-8") for v in values]
+_UNUSUAL = np.frombuffer(b'"n{[', np.uint8)  # a money value that is not a bare number
 
 
-def _unusual_money(texts: list) -> list[int]:
-    """Which money texts are not a bare number (a string, null, object or list)."""
-    return [i for i, t in enumerate(texts) if t is not None and t[0] in '"n{[']
+def _raw_array(values: list) -> tuple[pa.Array, list[int]]:
+    """Money fields' JSON texts (``msgspec.Raw``, from a block that is all UTF-8) as
+    one string array, without a Python object per value, and which of them are not
+    a bare number (a string, null, object or list: those go the careful way)."""
+    count = len(values)
+    absent = np.array([v is None for v in values], bool)
+    present = [v for v in values if v is not None]
+    lengths = np.zeros(count, np.int64)
+    lengths[~absent] = np.fromiter(map(len, present), np.int64, len(present))
+    offsets = np.zeros(count + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = b"".join(present)
+    first = np.frombuffer(data, np.uint8)[offsets[:-1][~absent]] if present else lengths[:0]
+    unusual = np.flatnonzero(~absent)[np.isin(first, _UNUSUAL)].tolist()
+    validity = pa.py_buffer(np.packbits(~absent, bitorder="little")) if absent.any() else None
+    array = pa.Array.from_buffers(
+        pa.large_string(), count, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    return array, unusual
+
+
+def _patched(array: pa.Array, rows: list[int], values: list) -> pa.Array:
+    """``array`` with ``values`` at ``rows``."""
+    if not rows:
+        return array
+    items = array.to_pylist()  # rare: a block with a record read the careful way
+    for row, value in zip(rows, values, strict=True):
+        items[row] = value
+    return pa.array(items, array.type)
 
 
 def _decoded(
@@ -311,33 +337,36 @@ def parse_block(
         parents = objects[path[:-1]]
         attr, empty = _attr(path[-1]), reader.empty[path]
         objects[path] = [v or empty for v in map(attrgetter(attr), parents)]
-    columns: list = []  # a list of texts where the careful way must fill some in, else an array
+    columns = []
     for field in kind.fields:
         values = list(map(attrgetter(_attr(field.path[-1])), objects[field.path[:-1]]))
-        if field.money:
-            texts = _raw_texts(values)
-            careful.extend(_unusual_money(texts))
-            columns.append(texts)
+        if field.money and problems is None:
+            array, unusual = _raw_array(values)
+            careful.extend(unusual)
+        elif field.money:  # some record is not UTF-8: value by value
+            texts = [None if v is None else bytes(v).decode("utf-8", "replace") for v in values]
+            careful.extend(i for i, t in enumerate(texts) if t is not None and t[0] in '"n{[')
+            array = pa.array(texts, pa.large_string())
         else:
             if field.header and None in values:  # another spelling may stand in the record
                 careful.extend(i for i, v in enumerate(values) if v is None)
-            columns.append(values)
+            array = _text_array(values)
+        columns.append(array)
     careful = sorted(set(careful))
-    if problems is not None:
-        careful = [i for i in careful if problems[i] is None]
     problem: list = list(problems) if problems is not None else [None] * len(records)
     late: list = [None] * len(records)
+    patches: list[list] = [[] for _ in columns]
+    if problems is not None:  # an unreadable record has no fields
+        careful = [i for i in careful if problems[i] is None]
+        unreadable = [i for i, p in enumerate(problems) if p is not None]
+        columns = [_patched(c, unreadable, [None] * len(unreadable)) for c in columns]
     for i in careful:
         problem[i], late[i], values = read_carefully(kind, bytes(view[starts[i] : ends[i]]))
-        for column, value in zip(columns, values, strict=True):
-            column[i] = value
-    if problems is not None:  # an unreadable record has no fields
-        for i, p in enumerate(problems):
-            if p is not None:
-                for column in columns:
-                    column[i] = None
+        for patch, value in zip(patches, values, strict=True):
+            patch.append(value)
+    columns = [_patched(c, careful, p) for c, p in zip(columns, patches, strict=True)]
     arrays = [pa.array(lines, pa.int64()), pa.array(problem, pa.string()),
-              pa.array(late, pa.string())] + [_text_array(c) for c in columns]  # fmt: skip
+              pa.array(late, pa.string()), *columns]  # fmt: skip
     return pa.RecordBatch.from_arrays(arrays, schema=kind.schema())
 
 

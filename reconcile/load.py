@@ -33,9 +33,10 @@ import itertools
 import json
 import multiprocessing as mp
 import os
+import queue
 import re
+import threading
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -359,13 +360,34 @@ def _json_batches(
         for block in blocks:
             yield jsonl.parse_block(name, *block)
         return
-    pending: deque = deque()
-    for block in blocks:
-        pending.append(pool.submit(jsonl.parse_block, name, *block))
-        if len(pending) > pool._max_workers:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    # A thread reads (gzip lets go of the GIL), cuts and hands out the blocks while
+    # DuckDB stores the batches already parsed; the queue keeps a few in flight.
+    parsed: queue.Queue = queue.Queue(maxsize=pool._max_workers + 1)
+    stop = threading.Event()
+
+    def hand_out() -> None:
+        try:
+            for block in blocks:
+                future = pool.submit(jsonl.parse_block, name, *block)
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        parsed.put(future, timeout=0.1)
+                        break
+                if stop.is_set():
+                    return
+            parsed.put(None)
+        except BaseException as exc:  # a broken gzip stream: raised where DuckDB reads
+            parsed.put(exc)
+
+    reader = threading.Thread(target=hand_out, name="json-blocks", daemon=True)
+    reader.start()
+    try:
+        while (item := parsed.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item.result()
+    finally:
+        stop.set()
 
 
 JSON_POOL_BYTES = 4 * BLOCK_BYTES  # JSON input from which worker processes parse it

@@ -1,6 +1,7 @@
 """JSON Lines records read once by msgspec (reconcile/jsonl.py): the fast way and
 the careful way agree, worker processes change nothing, literals stay exact."""
 
+import gzip
 import io
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
@@ -97,6 +98,18 @@ def test_worker_processes_give_the_same_batches(monkeypatch):
     assert pooled.equals(inline)
     assert inline.num_rows == 299 and inline["line"][-1].as_py() == 300
     assert inline.column("problem").to_pylist()[77] == "broken JSON"
+
+
+def test_a_broken_gzip_stream_is_raised_through_the_pool(monkeypatch):
+    monkeypatch.setattr(load, "BLOCK_BYTES", 4096)
+    lines = [record(n, f'{{"betId": "b{n}", "betAmount": 1.5}}') for n in range(300)]
+    packed = gzip.compress("".join(line + "\n" for line in lines).encode())
+    broken = gzip.GzipFile(fileobj=io.BytesIO(packed[: len(packed) // 2]))
+    with (
+        ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool,
+        pytest.raises((EOFError, OSError)),
+    ):
+        list(load._json_batches(broken, "calls", pool))
 
 
 @pytest.mark.parametrize("amount", ["12345678901234567890.12345678", "99999999999999999999"])
