@@ -83,3 +83,13 @@ def test_secrets_are_redacted_even_in_a_truncated_line():
     assert "c4d62f" not in redact(cut)
     assert "tok123" not in redact('{"headers": {"Authorization": "Bearer tok123"}}')
     assert "tok123" not in redact("error: sent Authorization: Bearer tok123 and failed")
+
+
+def test_every_normalise_file_is_written_out_from_its_copy_columns():
+    from reconcile.load import KINDS, normalise_sql
+
+    for kind in KINDS.values():
+        text = normalise_sql(kind)
+        assert "{{" not in text and "}}" not in text, kind.name
+        assert f"hash({', '.join(kind.copy_columns)}) AS copy_hash" in text, kind.name
+        assert text.count("INSERT INTO collapsed") == 2, kind.name
