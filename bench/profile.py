@@ -70,11 +70,10 @@ def profile_load(con, timer: Timer, day: Path, run_id: int) -> None:
     inputs = {"provider": [next(day.glob("calls.*"))], "ledger": [next(day.glob("ledger.*"))],
               "balances": [day / "balances.csv"]}  # fmt: skip
     sources = []
-    pool = load.json_pool(con, inputs)  # JSON parsed in worker processes (their CPU not counted)
     timer("checksums", lambda: sources.extend(load.plan_sources(con, inputs, run_id)))
     load.create_landing_tables(con)
     for source in sources:
-        timer(f"land {source.path.name}", lambda s=source: load.land_files(con, [s], pool=pool))
+        timer(f"land {source.path.name}", lambda s=source: load.land_files(con, [s]))
         kind = load.KINDS[source.kind]
         timer.sql_file(con, kind.normalise, load.normalise_sql(kind))
         if kind.slices:
@@ -94,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("day", type=Path, help="a folder bench/bench.py generated")
     parser.add_argument("--memory-limit", default=store.Engine.memory_limit)
-    parser.add_argument("--threads", type=int, default=store.Engine.threads)
+    parser.add_argument("--threads", type=int, default=store.machine_cores())
     parser.add_argument("--commit-load", action="store_true",
                         help="commit the loaded records before the checks (reconcile run does "
                         "not: a run is one transaction)")  # fmt: skip

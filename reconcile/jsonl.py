@@ -20,8 +20,7 @@ to them.  From that come both ways of reading a record:
 A block of records becomes one Arrow batch: ``line``, ``problem`` (a record
 that cannot be read as this kind, or None), ``late_problem`` (a value that is
 not a single value: it ranks after the checks SQL makes of the request path),
-then each field's exact text.  ``parse_block`` is a plain function of bytes, so
-that it can run in worker processes.
+then each field's exact text.
 """
 
 from __future__ import annotations
@@ -368,9 +367,3 @@ def parse_block(
     arrays = [pa.array(lines, pa.int64()), pa.array(problem, pa.string()),
               pa.array(late, pa.string()), *columns]  # fmt: skip
     return pa.RecordBatch.from_arrays(arrays, schema=kind.schema())
-
-
-def warm_up() -> None:
-    """Build the readers in a worker process before the first block comes."""
-    for name in KINDS:
-        _reader(name)

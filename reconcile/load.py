@@ -31,14 +31,11 @@ import gzip
 import hashlib
 import itertools
 import json
-import multiprocessing as mp
 import os
-import queue
 import re
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -348,70 +345,11 @@ def _record_batches(stream: IO[bytes], quoted: bool) -> Iterator[pa.RecordBatch]
         yield batch.filter(pa.array(~blank)) if blank.any() else batch
 
 
-def _json_batches(
-    stream: IO[bytes], name: str, pool: ProcessPoolExecutor | None = None
-) -> Iterator[pa.RecordBatch]:
-    """The landing fields of a JSON Lines file's records, a block at a time, in
-    order (``reconcile/jsonl.py``: each record parsed once).  With a pool, the
-    blocks are parsed in its worker processes, a few ahead of what DuckDB has
-    taken, while this process reads and cuts the next ones."""
-    blocks = (_json_block(block) for block in _record_blocks(stream, quoted=False))
-    if pool is None:
-        for block in blocks:
-            yield jsonl.parse_block(name, *block)
-        return
-    # A thread reads (gzip lets go of the GIL), cuts and hands out the blocks while
-    # DuckDB stores the batches already parsed; the queue keeps a few in flight.
-    parsed: queue.Queue = queue.Queue(maxsize=pool._max_workers + 1)
-    stop = threading.Event()
-
-    def hand_out() -> None:
-        try:
-            for block in blocks:
-                future = pool.submit(jsonl.parse_block, name, *block)
-                while not stop.is_set():
-                    with contextlib.suppress(queue.Full):
-                        parsed.put(future, timeout=0.1)
-                        break
-                if stop.is_set():
-                    return
-            parsed.put(None)
-        except BaseException as exc:  # a broken gzip stream: raised where DuckDB reads
-            parsed.put(exc)
-
-    reader = threading.Thread(target=hand_out, name="json-blocks", daemon=True)
-    reader.start()
-    try:
-        while (item := parsed.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item.result()
-    finally:
-        stop.set()
-
-
-JSON_POOL_BYTES = 4 * BLOCK_BYTES  # JSON input from which worker processes parse it
-_pools: dict[int, ProcessPoolExecutor] = {}
-
-
-def json_pool(
-    con: duckdb.DuckDBPyConnection, inputs: dict[str, list[Path]]
-) -> ProcessPoolExecutor | None:
-    """Worker processes for parsing JSON, one per DuckDB thread (``--threads``),
-    when the JSON input is large enough to repay starting them (about 0.5 s);
-    None for one thread or a small input.  Started early, so that they start
-    while the files are hashed and the other kinds land; kept for the process."""
-    threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-    size = sum(path.stat().st_size for kind, paths in inputs.items() for path in paths
-               if KINDS[kind].json and detect_format(kind, path) == "jsonl")  # fmt: skip
-    if threads < 2 or size < JSON_POOL_BYTES:
-        return None
-    if threads not in _pools:
-        # spawn, not fork: this process runs DuckDB's threads
-        _pools[threads] = ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn"))
-        for _ in range(threads):
-            _pools[threads].submit(jsonl.warm_up)
-    return _pools[threads]
+def _json_batches(stream: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
+    """The landing fields of a JSON Lines file's records, a block at a time
+    (``reconcile/jsonl.py``: each record parsed once)."""
+    for block in _record_blocks(stream, quoted=False):
+        yield jsonl.parse_block(name, *_json_block(block))
 
 
 def _json_block(block: _Records) -> tuple:
@@ -581,9 +519,7 @@ def _noting_errors(batches: Iterator, errors: list[Exception]) -> Iterator:
         raise
 
 
-def _land_text_file(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, pool: ProcessPoolExecutor | None = None
-) -> None:
+def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     """Cut the file into records (Python) and split them into fields (SQL,
     ``sql/raw_tables.sql``), in one statement that pulls the records a block at a
     time, so that cutting the next block overlaps with splitting this one."""
@@ -599,7 +535,7 @@ def _land_text_file(
             batches = itertools.chain([first], batches)
             schema = RECORDS
         else:
-            batches = _json_batches(stream, kind.json, pool)
+            batches = _json_batches(stream, kind.json)
             schema = jsonl.KINDS[kind.json].schema()
             statement = (
                 f"INSERT INTO {kind.table} SELECT * FROM {kind.from_jsonl}(?, 'record_batch')"
@@ -682,7 +618,6 @@ def land_files(
     con: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
     progress: Callable[[str], None] | None = None,
-    pool: ProcessPoolExecutor | None = None,
 ) -> None:
     for source in sources:
         if progress:
@@ -691,7 +626,7 @@ def land_files(
         if source.format == "parquet":
             _land_parquet_file(con, source)
         else:
-            _land_text_file(con, source, pool)
+            _land_text_file(con, source)
 
 
 def _check_format(source: SourceFile) -> None:
@@ -856,14 +791,13 @@ def load_inputs(
     Returns every file given, new or not; ``calls``, ``bookings`` and
     ``snapshots`` then hold the new records beside the stored ones.
     """
-    pool = json_pool(con, inputs)
     sources = plan_sources(con, inputs, run_id)
     new = [s for s in sources if s.is_new(run_id)]
     for source in new:
         _check_format(source)
     create_landing_tables(con)
     for kind in inputs:  # one kind at a time: its landing table is emptied before the next
-        land_files(con, [s for s in new if s.kind == kind], progress, pool)
+        land_files(con, [s for s in new if s.kind == kind], progress)
         if progress:
             progress(f"checking and storing the {kind} records")
         normalise(con, [kind])

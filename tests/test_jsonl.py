@@ -1,15 +1,12 @@
 """JSON Lines records read once by msgspec (reconcile/jsonl.py): the fast way and
-the careful way agree, worker processes change nothing, literals stay exact."""
+the careful way agree, literals stay exact."""
 
 import gzip
 import io
-import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from reconcile import jsonl, load
@@ -86,30 +83,13 @@ def test_values_are_the_exact_text_of_the_record():
     assert rows[14]["event_time"] == "a\x00b"  # the usual spelling first
 
 
-def test_worker_processes_give_the_same_batches(monkeypatch):
-    monkeypatch.setattr(load, "BLOCK_BYTES", 4096)  # many blocks
-    lines = [record(n, f'{{"betId": "b{n}", "betAmount": {n}.{n:08d}}}') for n in range(300)]
-    lines[77] = "{broken"
-    lines[150] = ""  # blank: no record
-    data = "".join(line + "\n" for line in lines).encode()
-    inline = pa.Table.from_batches(list(load._json_batches(io.BytesIO(data), "calls")))
-    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
-        pooled = pa.Table.from_batches(list(load._json_batches(io.BytesIO(data), "calls", pool)))
-    assert pooled.equals(inline)
-    assert inline.num_rows == 299 and inline["line"][-1].as_py() == 300
-    assert inline.column("problem").to_pylist()[77] == "broken JSON"
-
-
-def test_a_broken_gzip_stream_is_raised_through_the_pool(monkeypatch):
+def test_a_broken_gzip_stream_is_raised_where_duckdb_reads(monkeypatch):
     monkeypatch.setattr(load, "BLOCK_BYTES", 4096)
     lines = [record(n, f'{{"betId": "b{n}", "betAmount": 1.5}}') for n in range(300)]
     packed = gzip.compress("".join(line + "\n" for line in lines).encode())
     broken = gzip.GzipFile(fileobj=io.BytesIO(packed[: len(packed) // 2]))
-    with (
-        ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool,
-        pytest.raises((EOFError, OSError)),
-    ):
-        list(load._json_batches(broken, "calls", pool))
+    with pytest.raises((EOFError, OSError)):
+        list(load._json_batches(broken, "calls"))
 
 
 @pytest.mark.parametrize("amount", ["12345678901234567890.12345678", "99999999999999999999"])
