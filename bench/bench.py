@@ -302,6 +302,7 @@ def main() -> int:
         help="; ".join(f"{name}: {text}" for name, text in FORMS.items()),
     )
     parser.add_argument("--memory-limit", help="give the run this --memory-limit")
+    parser.add_argument("--threads", type=int, help="give the run this --threads")
     parser.add_argument("--work", type=Path, default=BENCH / "out", help="stores and outputs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -309,6 +310,7 @@ def main() -> int:
     results = []
     for bets in args.bets or [200_000]:
         settings = ["--memory-limit", args.memory_limit] if args.memory_limit else []
+        settings += ["--threads", str(args.threads)] if args.threads else []
         result = bench(bets, args.form, args.work.resolve(), settings)
         results.append(result)
         print(

@@ -52,8 +52,8 @@ class Timer:
         self.steps.append((time.perf_counter() - wall, time.process_time() - cpu, label))
         print(f"{self.steps[-1][0]:7.2f} s  {label}", flush=True)
 
-    def sql_file(self, con, name: str) -> None:
-        for statement in statements(sql(name)):
+    def sql_file(self, con, name: str, text: str | None = None) -> None:
+        for statement in statements(text or sql(name)):
             self(f"{name}: {first_words(statement)}", lambda s=statement: con.execute(s))
 
     def report(self) -> str:
@@ -75,7 +75,7 @@ def profile_load(con, timer: Timer, day: Path, run_id: int) -> None:
     for source in sources:
         timer(f"land {source.path.name}", lambda s=source: load.land_files(con, [s]))
         kind = load.KINDS[source.kind]
-        timer.sql_file(con, kind.normalise)
+        timer.sql_file(con, kind.normalise, load.normalise_sql(kind))
         if kind.slices:
             timer(f"store {kind.slices[0]}", lambda k=kind: load._store_in_slices(con, *k.slices))
 
@@ -94,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("day", type=Path, help="a folder bench/bench.py generated")
     parser.add_argument("--memory-limit", default=store.Engine.memory_limit)
-    parser.add_argument("--threads", type=int, default=store.Engine.threads)
+    parser.add_argument("--threads", type=int, default=store.machine_cores())
     parser.add_argument("--commit-load", action="store_true",
                         help="commit the loaded records before the checks (reconcile run does "
                         "not: a run is one transaction)")  # fmt: skip

@@ -45,6 +45,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from reconcile import jsonl
 from reconcile.errors import InputError
 from reconcile.resources import sql
 
@@ -344,6 +345,36 @@ def _record_batches(stream: IO[bytes], quoted: bool) -> Iterator[pa.RecordBatch]
         yield batch.filter(pa.array(~blank)) if blank.any() else batch
 
 
+def _json_batches(stream: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
+    """The landing fields of a JSON Lines file's records, a block at a time
+    (``reconcile/jsonl.py``: each record parsed once)."""
+    for block in _record_blocks(stream, quoted=False):
+        yield jsonl.parse_block(name, *_json_block(block))
+
+
+def _json_block(block: _Records) -> tuple:
+    """``parse_block``'s arguments for a block: its bytes, where each record that is
+    not blank starts and ends, its line, and which are not UTF-8 (None: all are)."""
+    data = block.data.tobytes()
+    keep = ~block.blank()
+    starts, ends, lines = block.starts[keep], block.ends[keep], block.lines[keep]
+    whole = pa.LargeStringArray.from_buffers(
+        1, pa.py_buffer(np.array([0, len(data)], np.int64)), pa.py_buffer(data)
+    )
+    problems = None
+    try:
+        whole.validate(full=True)  # UTF-8, all at once
+    except pa.ArrowInvalid:
+        problems = []
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            try:
+                data[start:end].decode("utf-8")
+                problems.append(None)
+            except UnicodeDecodeError:
+                problems.append("line is not valid UTF-8")
+    return data, starts, ends, lines, problems
+
+
 def _utf8_records(block: _Records) -> tuple[pa.Array, pa.Array]:
     """For a block that is not all UTF-8: which records are not, as a problem."""
     texts, problems = [], []
@@ -376,7 +407,13 @@ class InputKind:
     # (store table, typed rows, their ids, slice macro) when <normalise>.sql leaves
     # the storing to _store_in_slices
     slices: tuple[str, str, str, str] | None = None
-    from_jsonl: str | None = None  # table macro splitting JSON Lines records (raw_tables.sql)
+    #: the typed columns that make two records the same record (spec 2, exact
+    #: duplicates), the one compared with the store by equality first, and the
+    #: typed rows' table (``{{copies}}`` in <normalise>.sql)
+    copy_columns: tuple[str, ...] = ()
+    rows: str = ""
+    from_jsonl: str | None = None  # table macro over JSON Lines fields (raw_tables.sql)
+    json: str | None = None  # how its JSON records read (reconcile/jsonl.py KINDS)
     csv_columns: dict[str, str] | None = None  # CSV column -> field, when names differ
 
     def column_map(self) -> dict[str, str]:
@@ -390,9 +427,13 @@ KINDS = {
             "provider", "raw_calls", CALL_FIELDS,
             required=("timestamp", "operation", "bet_id", "http_status", "response_code"),
             normalise="normalise_calls", formats=("jsonl", "csv"),
-            stored_in=("calls", "event_time"),
+            stored_in=("calls", "event_time"), rows="call_rows",
+            copy_columns=("event_time", "request_id", "counterparty_id", "session_id",
+                          "operation", "bet_id", "game_round_id", "bet_amount", "win_amount",
+                          "win_odd", "http_status", "response_code", "transaction_id",
+                          "bet_transaction_id", "win_transaction_id", "balance", "error"),
             slices=("calls", "call_rows", "call_order", "call_slice"),
-            from_jsonl="calls_from_jsonl",
+            from_jsonl="calls_from_fields", json="calls",
             csv_columns={"timestamp": "event_time", **{
                 name: name for name in CALL_FIELDS if name not in ("logged_at", "event_time")}},
         ),
@@ -401,21 +442,32 @@ KINDS = {
             required=("transaction_id", "created_at", "counterparty_id", "type", "user_id",
                       "bet_id", "amount", "balance_before", "balance_after"),
             normalise="normalise_bookings", formats=("csv", "parquet"),
-            stored_in=("bookings", "created_at"),
+            stored_in=("bookings", "created_at"), rows="booking_rows",
+            copy_columns=("transaction_id", "created_at", "counterparty_id", "session_id",
+                          "user_id", "currency", "type", "bet_id", "game_round_id", "amount",
+                          "balance_before", "balance_after", "request_id"),
             slices=("bookings", "booking_rows", "booking_order", "booking_slice"),
         ),
         InputKind("balances", "raw_snapshots", SNAPSHOT_FIELDS, required=SNAPSHOT_FIELDS,
                   normalise="normalise_snapshots", formats=("csv",),
-                  stored_in=("snapshots", "as_of")),
+                  stored_in=("snapshots", "as_of"), rows="snapshot_rows",
+                  copy_columns=("user_id", "currency", "balance", "as_of")),
         InputKind(
             "make", "raw_makes", MAKE_FIELDS,
             required=("cashback_id", "partner_user_id", "transaction_type", "amount", "sent_at"),
             normalise="normalise_makes", formats=("csv", "parquet"),
-            stored_in=("makes", "sent_at"),
+            stored_in=("makes", "sent_at"), rows="make_rows",
+            copy_columns=("cashback_id", "partner_user_id", "transaction_type", "amount",
+                          "tax_amount", "currency", "sent_at"),
         ),
         InputKind("accept", "raw_accepts", ACCEPT_FIELDS, required=(),
                   normalise="normalise_accepts", formats=("jsonl",),
-                  stored_in=("accepts", "logged_at"), from_jsonl="accepts_from_jsonl"),
+                  stored_in=("accepts", "logged_at"), rows="accept_rows",
+                  copy_columns=("logged_at", "error_code", "message", "cashback_id",
+                                "partner_user_id", "partner_transaction_id", "transaction_type",
+                                "amount", "tax_amount", "http_status", "error"),
+                  from_jsonl="accepts_from_fields",
+                  json="accepts"),
     )
 }  # fmt: skip
 
@@ -481,14 +533,17 @@ def _land_text_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             statement = _csv_landing(kind, header)
             parameters = [source.file_id, header_line, len(header)]
             batches = itertools.chain([first], batches)
+            schema = RECORDS
         else:
+            batches = _json_batches(stream, kind.json)
+            schema = jsonl.KINDS[kind.json].schema()
             statement = (
                 f"INSERT INTO {kind.table} SELECT * FROM {kind.from_jsonl}(?, 'record_batch')"
             )
             parameters = [source.file_id]
         unreadable: list[Exception] = []
         con.register("record_batch", pa.RecordBatchReader.from_batches(
-            RECORDS, _noting_errors(batches, unreadable)))  # fmt: skip
+            schema, _noting_errors(batches, unreadable)))  # fmt: skip
         try:
             con.execute(statement, parameters)
         except duckdb.Error:
@@ -583,10 +638,61 @@ def _check_format(source: SourceFile) -> None:
         )
 
 
+def normalise_sql(kind: InputKind) -> str:
+    """``sql/<normalise>.sql`` with its parts that every kind shares written out from
+    the kind's copy columns: ``{{record}}`` (the columns), ``{{copy_hash}}`` and
+    ``{{copies}}`` (its rejects, then the exact copies within the input and of
+    records the store holds, each collapsed to the first by file and line)."""
+    columns, rows, (store, time) = kind.copy_columns, kind.rows, kind.stored_in
+    listed = ", ".join(columns)
+    same = "\n     AND ".join(
+        [f"s.{columns[0]} = r.{columns[0]}"]
+        + [f"s.{c} IS NOT DISTINCT FROM r.{c}" for c in columns[1:]]
+    )
+    # A copy of a stored record has the same time: where the store is large (calls,
+    # bookings), only stored records in the new ones' time range are looked at.
+    in_range = (
+        f"\n  AND s.{time} BETWEEN (SELECT min({time}) FROM {rows})"
+        f" AND (SELECT max({time}) FROM {rows})"
+        if kind.slices
+        else ""
+    )
+    copies = f"""INSERT INTO rejects
+SELECT file_id, line, redact(reject_reason), NULL FROM {rows} WHERE reject_reason IS NOT NULL;
+
+-- Exact copies in the input: the first by file and line stays.  Only records whose
+-- hash repeats can be copies, so only those are compared column by column.
+INSERT INTO collapsed
+SELECT file_id, line
+FROM (SELECT file_id, line, row_number() OVER (
+             PARTITION BY {listed}
+             ORDER BY file_id, line) AS copy_number
+      FROM {rows}
+      WHERE reject_reason IS NULL
+        AND copy_hash IN (SELECT copy_hash FROM {rows} WHERE reject_reason IS NULL
+                          GROUP BY copy_hash HAVING count(*) > 1))
+WHERE copy_number > 1;
+
+-- Records the store already holds (an overlapping file loaded by an earlier run).
+INSERT INTO collapsed
+SELECT DISTINCT r.file_id, r.line
+FROM {rows} r
+JOIN {store} s
+  ON {same}
+WHERE r.reject_reason IS NULL{in_range}
+  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);"""
+    return (
+        sql(kind.normalise)
+        .replace("{{record}}", listed)
+        .replace("{{copy_hash}}", f"hash({listed}) AS copy_hash")
+        .replace("{{copies}}", copies)
+    )
+
+
 def normalise(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> None:
     for name in kinds:
         kind = KINDS[name]
-        con.execute(sql(kind.normalise))
+        con.execute(normalise_sql(kind))
         if kind.slices:
             _store_in_slices(con, *kind.slices)
 

@@ -40,50 +40,15 @@ SELECT
         why('Value.TaxAmount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
         why('response status', http_status_text, int_problem(http_status_text))
     ) AS reject_reason,
-    logged_at, error_code, message, cashback_id, partner_user_id, partner_transaction_id,
-    transaction_type, amount, tax_amount, http_status, error,
-    hash(logged_at, error_code, message, cashback_id, partner_user_id, partner_transaction_id,
-         transaction_type, amount, tax_amount, http_status, error) AS copy_hash
+    {{record}},
+    {{copy_hash}}
 FROM typed;
 
 DROP TABLE raw_accepts;
 
-INSERT INTO rejects
-SELECT file_id, line, redact(reject_reason), NULL FROM accept_rows WHERE reject_reason IS NOT NULL;
-
--- Exact copies in the input: the first by file and line stays (only rows whose
--- hash repeats can be copies).
-INSERT INTO collapsed
-SELECT file_id, line
-FROM (SELECT file_id, line, row_number() OVER (
-             PARTITION BY logged_at, error_code, message, cashback_id, partner_user_id,
-                          partner_transaction_id, transaction_type, amount, tax_amount,
-                          http_status, error
-             ORDER BY file_id, line) AS copy_number
-      FROM accept_rows
-      WHERE reject_reason IS NULL
-        AND copy_hash IN (SELECT copy_hash FROM accept_rows WHERE reject_reason IS NULL
-                          GROUP BY copy_hash HAVING count(*) > 1))
-WHERE copy_number > 1;
-
--- Records the store already holds (an overlapping file loaded by an earlier run).
-INSERT INTO collapsed
-SELECT DISTINCT r.file_id, r.line
-FROM accept_rows r
-JOIN accepts s
-  ON s.logged_at = r.logged_at
-     AND s.error_code IS NOT DISTINCT FROM r.error_code
-     AND s.message IS NOT DISTINCT FROM r.message
-     AND s.cashback_id IS NOT DISTINCT FROM r.cashback_id
-     AND s.partner_user_id IS NOT DISTINCT FROM r.partner_user_id
-     AND s.partner_transaction_id IS NOT DISTINCT FROM r.partner_transaction_id
-     AND s.transaction_type IS NOT DISTINCT FROM r.transaction_type
-     AND s.amount IS NOT DISTINCT FROM r.amount
-     AND s.tax_amount IS NOT DISTINCT FROM r.tax_amount
-     AND s.http_status IS NOT DISTINCT FROM r.http_status
-     AND s.error IS NOT DISTINCT FROM r.error
-WHERE r.reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+-- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
+-- kind's copy columns).
+{{copies}}
 
 INSERT INTO accepts
 SELECT (SELECT coalesce(max(accept_id), 0) FROM accepts)

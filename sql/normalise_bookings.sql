@@ -41,58 +41,15 @@ SELECT
         CASE WHEN bet_id IS NULL AND type <> 'ADJUSTMENT' THEN 'missing bet_id' END,
         CASE WHEN amount < 0 AND type <> 'ADJUSTMENT' THEN 'negative amount for ' || type END
     ) AS reject_reason,
-    transaction_id, created_at, counterparty_id, session_id, user_id, currency, type, bet_id,
-    game_round_id, amount, balance_before, balance_after, request_id,
-    hash(transaction_id, created_at, counterparty_id, session_id, user_id, currency, type, bet_id,
-         game_round_id, amount, balance_before, balance_after, request_id) AS copy_hash
+    {{record}},
+    {{copy_hash}}
 FROM typed;
 
 DROP TABLE raw_bookings;  -- landed and typed: its memory is better used by what follows
 
-INSERT INTO rejects
-SELECT file_id, line, redact(reject_reason), NULL FROM booking_rows WHERE reject_reason IS NOT NULL;
-
--- Overlapping exports repeat rows, sometimes with times written in another offset:
--- after normalisation they are equal in every column and collapse to one, the
--- first by file and line.  Only rows whose hash of all columns repeats can be
--- copies, so only those are compared column by column.
-INSERT INTO collapsed
-SELECT file_id, line
-FROM (SELECT file_id, line, row_number() OVER (
-             PARTITION BY transaction_id, created_at, counterparty_id, session_id, user_id,
-                          currency, type, bet_id, game_round_id, amount, balance_before,
-                          balance_after, request_id
-             ORDER BY file_id, line) AS copy_number
-      FROM booking_rows
-      WHERE reject_reason IS NULL
-        AND copy_hash IN (SELECT copy_hash FROM booking_rows WHERE reject_reason IS NULL
-                          GROUP BY copy_hash HAVING count(*) > 1))
-WHERE copy_number > 1;
-
--- Records the store already holds (an overlapping file loaded by an earlier run).
--- A copy has the same created_at, so only stored rows in the new rows' time range
--- are looked at.
-INSERT INTO collapsed
-SELECT DISTINCT r.file_id, r.line
-FROM booking_rows r
-JOIN bookings s
-  ON s.transaction_id = r.transaction_id
-     AND s.created_at IS NOT DISTINCT FROM r.created_at
-     AND s.counterparty_id IS NOT DISTINCT FROM r.counterparty_id
-     AND s.session_id IS NOT DISTINCT FROM r.session_id
-     AND s.user_id IS NOT DISTINCT FROM r.user_id
-     AND s.currency IS NOT DISTINCT FROM r.currency
-     AND s.type IS NOT DISTINCT FROM r.type
-     AND s.bet_id IS NOT DISTINCT FROM r.bet_id
-     AND s.game_round_id IS NOT DISTINCT FROM r.game_round_id
-     AND s.amount IS NOT DISTINCT FROM r.amount
-     AND s.balance_before IS NOT DISTINCT FROM r.balance_before
-     AND s.balance_after IS NOT DISTINCT FROM r.balance_after
-     AND s.request_id IS NOT DISTINCT FROM r.request_id
-WHERE r.reject_reason IS NULL
-  AND s.created_at BETWEEN (SELECT min(created_at) FROM booking_rows)
-                       AND (SELECT max(created_at) FROM booking_rows)
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+-- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
+-- kind's copy columns).
+{{copies}}
 
 -- Ids follow time, then transaction id, then file and line: worked out on those
 -- columns alone (`row` is the rowid in booking_rows).

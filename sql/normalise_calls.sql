@@ -51,65 +51,16 @@ SELECT
         why('response_code', response_code_text, int_problem(response_code_text)),
         why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at))
     ) AS reject_reason,
-    event_time, logged_at, request_id, counterparty_id, session_id, operation, bet_id,
-    game_round_id, bet_amount, win_amount, win_odd, http_status, response_code, transaction_id,
-    bet_transaction_id, win_transaction_id, balance, error,
-    hash(event_time, request_id, counterparty_id, session_id, operation, bet_id, game_round_id,
-         bet_amount, win_amount, win_odd, http_status, response_code, transaction_id,
-         bet_transaction_id, win_transaction_id, balance, error) AS copy_hash
+    logged_at, {{record}},
+    {{copy_hash}}
 FROM typed;
 
 DROP TABLE raw_calls;  -- landed and typed: its memory is better used by what follows
 
-INSERT INTO rejects
-SELECT file_id, line, redact(reject_reason), NULL FROM call_rows WHERE reject_reason IS NOT NULL;
-
--- Two records are the same exchange when every field the spec defines is equal
--- after normalisation; loggedAt is left out because the flat CSV form has none.
--- The first by file and line stays.  Only records whose hash of those fields
--- repeats can be copies, so only those are compared field by field.
-INSERT INTO collapsed
-SELECT file_id, line
-FROM (SELECT file_id, line, row_number() OVER (
-             PARTITION BY event_time, request_id, counterparty_id, session_id, operation, bet_id,
-                          game_round_id, bet_amount, win_amount, win_odd, http_status,
-                          response_code, transaction_id, bet_transaction_id, win_transaction_id,
-                          balance, error
-             ORDER BY file_id, line) AS copy_number
-      FROM call_rows
-      WHERE reject_reason IS NULL
-        AND copy_hash IN (SELECT copy_hash FROM call_rows WHERE reject_reason IS NULL
-                          GROUP BY copy_hash HAVING count(*) > 1))
-WHERE copy_number > 1;
-
--- Records the store already holds (an overlapping file loaded by an earlier run).
--- A copy has the same event time, so only stored calls in the new calls' time
--- range are looked at.
-INSERT INTO collapsed
-SELECT DISTINCT r.file_id, r.line
-FROM call_rows r
-JOIN calls s
-  ON s.event_time = r.event_time
-     AND s.request_id IS NOT DISTINCT FROM r.request_id
-     AND s.counterparty_id IS NOT DISTINCT FROM r.counterparty_id
-     AND s.session_id IS NOT DISTINCT FROM r.session_id
-     AND s.operation IS NOT DISTINCT FROM r.operation
-     AND s.bet_id IS NOT DISTINCT FROM r.bet_id
-     AND s.game_round_id IS NOT DISTINCT FROM r.game_round_id
-     AND s.bet_amount IS NOT DISTINCT FROM r.bet_amount
-     AND s.win_amount IS NOT DISTINCT FROM r.win_amount
-     AND s.win_odd IS NOT DISTINCT FROM r.win_odd
-     AND s.http_status IS NOT DISTINCT FROM r.http_status
-     AND s.response_code IS NOT DISTINCT FROM r.response_code
-     AND s.transaction_id IS NOT DISTINCT FROM r.transaction_id
-     AND s.bet_transaction_id IS NOT DISTINCT FROM r.bet_transaction_id
-     AND s.win_transaction_id IS NOT DISTINCT FROM r.win_transaction_id
-     AND s.balance IS NOT DISTINCT FROM r.balance
-     AND s.error IS NOT DISTINCT FROM r.error
-WHERE r.reject_reason IS NULL
-  AND s.event_time BETWEEN (SELECT min(event_time) FROM call_rows)
-                       AND (SELECT max(event_time) FROM call_rows)
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+-- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
+-- kind's copy columns: every field the spec defines, after normalisation; loggedAt is
+-- left out because the flat CSV form has none).
+{{copies}}
 
 -- Ids follow time, then file and line: worked out on those columns alone (`row`
 -- is the rowid in call_rows).

@@ -29,44 +29,15 @@ SELECT
         CASE WHEN clean_id(sent_at_text) IS NULL THEN 'missing sent_at' END,
         why('sent_at', sent_at_text, time_problem_of(sent_at_text, sent_at))
     ) AS reject_reason,
-    cashback_id, partner_user_id, transaction_type, amount, tax_amount, currency, sent_at,
-    hash(cashback_id, partner_user_id, transaction_type, amount, tax_amount, currency, sent_at)
-        AS copy_hash
+    {{record}},
+    {{copy_hash}}
 FROM typed;
 
 DROP TABLE raw_makes;
 
-INSERT INTO rejects
-SELECT file_id, line, redact(reject_reason), NULL FROM make_rows WHERE reject_reason IS NOT NULL;
-
--- Exact copies in the input: the first by file and line stays (only rows whose
--- hash repeats can be copies).
-INSERT INTO collapsed
-SELECT file_id, line
-FROM (SELECT file_id, line, row_number() OVER (
-             PARTITION BY cashback_id, partner_user_id, transaction_type, amount, tax_amount,
-                          currency, sent_at
-             ORDER BY file_id, line) AS copy_number
-      FROM make_rows
-      WHERE reject_reason IS NULL
-        AND copy_hash IN (SELECT copy_hash FROM make_rows WHERE reject_reason IS NULL
-                          GROUP BY copy_hash HAVING count(*) > 1))
-WHERE copy_number > 1;
-
--- Records the store already holds (an overlapping file loaded by an earlier run).
-INSERT INTO collapsed
-SELECT DISTINCT r.file_id, r.line
-FROM make_rows r
-JOIN makes s
-  ON s.cashback_id = r.cashback_id
-     AND s.partner_user_id IS NOT DISTINCT FROM r.partner_user_id
-     AND s.transaction_type IS NOT DISTINCT FROM r.transaction_type
-     AND s.amount IS NOT DISTINCT FROM r.amount
-     AND s.tax_amount IS NOT DISTINCT FROM r.tax_amount
-     AND s.currency IS NOT DISTINCT FROM r.currency
-     AND s.sent_at IS NOT DISTINCT FROM r.sent_at
-WHERE r.reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+-- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
+-- kind's copy columns).
+{{copies}}
 
 INSERT INTO makes
 SELECT (SELECT coalesce(max(make_id), 0) FROM makes)

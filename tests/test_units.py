@@ -112,3 +112,13 @@ def test_a_check_file_without_a_whole_header_is_refused(tmp_path):
         f"{path}: the header needs check, severity, title, meaning, spec (check = the file's "
         "name, severity one of critical, high, medium, low)"
     )
+
+
+def test_every_normalise_file_is_written_out_from_its_copy_columns():
+    from reconcile.load import KINDS, normalise_sql
+
+    for kind in KINDS.values():
+        text = normalise_sql(kind)
+        assert "{{" not in text and "}}" not in text, kind.name
+        assert f"hash({', '.join(kind.copy_columns)}) AS copy_hash" in text, kind.name
+        assert text.count("INSERT INTO collapsed") == 2, kind.name
