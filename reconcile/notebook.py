@@ -25,7 +25,8 @@ from reconcile import store as stage
 
 
 class Store:
-    """A read-only view of a ``--db`` store (``reconcile.open_store``)."""
+    """A read-only view of a ``--db`` store (``reconcile.open_store``); ``domain``
+    is the reconciliation, ``provider`` or ``cashback``."""
 
     def __init__(self, path: str | Path) -> None:
         self._con = stage.open_store(Path(path), read_only=True)
@@ -33,41 +34,41 @@ class Store:
     def _frame(self, query: str, params: dict | None = None) -> pd.DataFrame:
         return self._con.sql(query, params=params or {}).to_arrow_table().to_pandas()
 
-    def nights(self, kind: str = "provider") -> pd.DataFrame:
+    def nights(self, domain: str = "provider") -> pd.DataFrame:
         """The finished runs that stand for their window (re-runs replace earlier ones),
         oldest window first."""
         return self._frame(
             """SELECT run_id, window_label AS "window", window_start, window_end, cutoff,
                       started_at, findings, rejects, exit_status
                FROM runs
-               WHERE kind = $kind AND superseded_by IS NULL AND exit_status IS NOT NULL
+               WHERE kind = $domain AND superseded_by IS NULL AND exit_status IS NOT NULL
                ORDER BY window_start NULLS LAST, run_id""",
-            {"kind": kind},
+            {"domain": domain},
         )
 
-    def findings(self, night: str | None = None, kind: str = "provider") -> pd.DataFrame:
+    def findings(self, night: str | None = None, domain: str = "provider") -> pd.DataFrame:
         """The findings a night's run listed (findings.csv, with the late ones of earlier
         windows under their ``window``); without ``night``, the latest run's."""
         return self._frame(
             """WITH run AS (
                    SELECT run_id FROM runs
-                   WHERE kind = $kind AND superseded_by IS NULL AND exit_status IS NOT NULL
+                   WHERE kind = $domain AND superseded_by IS NULL AND exit_status IS NOT NULL
                      AND ($night IS NULL OR window_label = $night)
                    ORDER BY window_start DESC NULLS LAST, run_id DESC LIMIT 1)
                SELECT f.* EXCLUDE (run_id, anchor_at) RENAME (window_label AS "window")
                FROM run_findings f JOIN run ON run.run_id = f.run_id
                ORDER BY f.window_label, f.severity, f."check", f.finding_id""",
-            {"kind": kind, "night": night},
+            {"domain": domain, "night": night},
         )
 
-    def register(self, status: str | None = None, kind: str = "provider") -> pd.DataFrame:
+    def register(self, status: str | None = None, domain: str = "provider") -> pd.DataFrame:
         """Every break ever found and where it stands (``new``, ``persisting``,
         ``reopened``, ``resolved``)."""
         return self._frame(
             """SELECT * EXCLUDE (kind) FROM finding_register
-               WHERE kind = $kind AND ($status IS NULL OR status = $status)
+               WHERE kind = $domain AND ($status IS NULL OR status = $status)
                ORDER BY first_seen_at, "check", finding_id""",
-            {"kind": kind, "status": status},
+            {"domain": domain, "status": status},
         )
 
     def records(self, bet_id: str) -> dict[str, pd.DataFrame]:

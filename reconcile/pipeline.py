@@ -326,15 +326,15 @@ TREND_NIGHTS = 14
 
 def history(run: Run) -> report.History:
     """The store's view across nights, for the report (only with --db)."""
-    con, kind, run_id = run.con, run.record.kind, run.record.run_id
-    nights = store.nightly_trend(con, kind, run_id, TREND_NIGHTS)
-    backlog = store.backlog_items(con, kind, run_id)
+    con, domain, run_id = run.con, run.record.domain, run.record.run_id
+    nights = store.nightly_trend(con, domain, run_id, TREND_NIGHTS)
+    backlog = store.backlog_items(con, domain, run_id)
     acks.apply(con, backlog, run.acks, run.window.cutoff)
     ages = sorted(
-        store.backlog_by_age(con, kind, run_id),
+        store.backlog_by_age(con, domain, run_id),
         key=lambda e: (findings.severity_rank(e["severity"]), e["check"]),
     )
-    resolved = report.Listing(*store.resolved_by(con, kind, run_id, report.LISTED_PER_CHECK))
+    resolved = report.Listing(*store.resolved_by(con, domain, run_id, report.LISTED_PER_CHECK))
     return report.History(nights, report.trend_charts(nights), backlog, ages, resolved)
 
 
@@ -351,7 +351,7 @@ def build_context(run: Run) -> report.ReportContext:
     presentation = findings.DOMAINS[job.domain].presentation
     return report.ReportContext(
         title=presentation.title,
-        kind=job.domain,
+        domain=job.domain,
         generated_at=datetime.now(UTC),
         window_label=window.label,
         window_start=window.start,

@@ -315,15 +315,16 @@ class History:
 
 @dataclass
 class ReportContext:
-    """Everything report.html shows; built by ``pipeline`` and tested on its own.
+    """Everything report.html shows, built by ``pipeline.build_context``.
 
-    ``findings`` are dicts with the columns of findings.csv, most severe first.
-    ``key_columns`` names the identifying columns of this kind of run (bet and
-    transaction for the provider run), shown in the findings table.
+    ``domain`` is the reconciliation (``provider``, ``cashback``: findings.DOMAINS);
+    ``key_columns`` names its identifying columns (bet and transaction for the
+    provider run), shown in the findings tables, whose rows are dicts with the
+    columns of findings.csv.
     """
 
     title: str
-    kind: str
+    domain: str
     generated_at: datetime
     window_label: str
     window_start: datetime | None
@@ -580,7 +581,7 @@ def _environment() -> jinja2.Environment:
     env.filters["key_text"] = key_text
     env.filters["signed"] = lambda value: ("+" if value > 0 else "") + money(value, grouped=True)
     env.globals["ACTIONS"] = ACTIONS
-    env.globals["DOMAINS"] = DOMAINS  # a report reads its domain's words: DOMAINS[report.kind]
+    env.globals["DOMAINS"] = DOMAINS  # a report reads its domain's words: DOMAINS[report.domain]
     env.globals["VOLUME_SERIES"] = VOLUME_SERIES
     env.globals["LISTED_PER_CHECK"] = LISTED_PER_CHECK
     env.filters["owed_label"] = lambda owed_to: OWED_LABELS.get(owed_to, "—")

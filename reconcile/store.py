@@ -136,10 +136,11 @@ class Engine:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """A run's row in ``runs``: its id, and which reconciliation it is."""
+    """A run's row in ``runs``: its id, and which reconciliation it is (its
+    domain, kept in the store's ``kind`` column)."""
 
     run_id: int
-    kind: str
+    domain: str
 
 
 def _connect(path: Path | None, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -247,16 +248,16 @@ def session(
     con.close()
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, kind: str, window: Window) -> RunRecord:
+def begin_run(con: duckdb.DuckDBPyConnection, domain: str, window: Window) -> RunRecord:
     """Open the run's transaction and give it an id."""
     con.execute("BEGIN TRANSACTION")
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchall()[0][0]
     con.execute(
         "INSERT INTO runs (run_id, kind, window_start, window_end, window_label, started_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [run_id, kind, window.start, window.end, window.label, datetime.now(UTC)],
+        [run_id, domain, window.start, window.end, window.label, datetime.now(UTC)],
     )
-    return RunRecord(run_id, kind)
+    return RunRecord(run_id, domain)
 
 
 def night_of(
@@ -284,7 +285,7 @@ def night_of(
         """SELECT cutoff, grace_seconds, tolerance, counterparties FROM runs
            WHERE kind = ? AND run_id <> ? AND cutoff IS NOT NULL
            ORDER BY cutoff DESC, run_id DESC LIMIT 1""",
-        [run.kind, run.run_id],
+        [run.domain, run.run_id],
     ).fetchall()
     if not last:
         return None
@@ -328,7 +329,7 @@ def record_findings(
         """CREATE OR REPLACE TEMP TABLE current_run AS
            SELECT ?::INTEGER AS run_id, ?::VARCHAR AS kind, ?::TIMESTAMPTZ AS cutoff,
                   ?::VARCHAR AS window_label""",
-        [run.run_id, run.kind, window.cutoff, window.label],
+        [run.run_id, run.domain, window.cutoff, window.label],
     )
     con.execute(sql("register"))
 
@@ -478,7 +479,9 @@ def commit(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, last: int) -> list[dict]:
+def nightly_trend(
+    con: duckdb.DuckDBPyConnection, domain: str, run_id: int, last: int
+) -> list[dict]:
     """The latest finished run of each of the last windows, and this run (not
     finished until its outputs are written), oldest first: findings per severity
     and check, and money at issue per currency."""
@@ -496,7 +499,7 @@ def nightly_trend(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, last: 
            LEFT JOIN run_findings f ON f.run_id = l.run_id AND f.window_label = l.window_label
            GROUP BY ALL
            ORDER BY min(l.window_start), l.run_id""",
-        [kind, run_id, last],
+        [domain, run_id, last],
     ).fetchall()
     nights: dict[int, dict] = {}
     for run_id, label, severity, check, currency, count, amount in rows:
@@ -519,12 +522,12 @@ BACKLOG_ITEMS = 10  # the oldest and the largest items listed by name
 #: that it does not list itself (neither tonight's nor late findings).
 _BACKLOG = """
     FROM finding_register
-    WHERE kind = $kind AND status <> 'resolved' AND last_seen_run = $run_id
+    WHERE kind = $domain AND status <> 'resolved' AND last_seen_run = $run_id
       AND finding_id NOT IN (SELECT finding_id FROM findings)
       AND finding_id NOT IN (SELECT finding_id FROM late_findings)"""
 
 
-def backlog_by_age(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
+def backlog_by_age(con: duckdb.DuckDBPyConnection, domain: str, run_id: int) -> list[dict]:
     """Breaks from earlier windows that the data still shows, per check and age
     bucket (nights from the cutoff that first saw it to this run's): how many,
     and the money at issue per currency."""
@@ -536,7 +539,7 @@ def backlog_by_age(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> li
                 {_BACKLOG})
             SELECT "check", severity, age, currency, count(*), sum(money)
             FROM open GROUP BY ALL""",
-        {"kind": kind, "run_id": run_id},
+        {"domain": domain, "run_id": run_id},
     ).fetchall()
     table: dict[str, dict] = {}
     for check, severity, age, currency, count, money_at_issue in rows:
@@ -554,7 +557,7 @@ def age_bucket(nights: int) -> str:
                 if nights >= low and (high is None or nights <= high))  # fmt: skip
 
 
-def backlog_items(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> list[dict]:
+def backlog_items(con: duckdb.DuckDBPyConnection, domain: str, run_id: int) -> list[dict]:
     """The backlog's oldest and largest items (BACKLOG_ITEMS of each), oldest first."""
     names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
              "transaction_type", "user_id", "currency", "amount", "status", "first_seen_at",
@@ -566,13 +569,13 @@ def backlog_items(con: duckdb.DuckDBPyConnection, kind: str, run_id: int) -> lis
             UNION
             (SELECT {columns} {_BACKLOG} ORDER BY abs(amount) DESC, finding_id LIMIT $items)
             ORDER BY first_seen_at, abs(amount) DESC, "check", finding_id""",
-        {"kind": kind, "run_id": run_id, "items": BACKLOG_ITEMS},
+        {"domain": domain, "run_id": run_id, "items": BACKLOG_ITEMS},
     ).fetchall()
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def resolved_by(
-    con: duckdb.DuckDBPyConnection, kind: str, run_id: int, limit: int
+    con: duckdb.DuckDBPyConnection, domain: str, run_id: int, limit: int
 ) -> tuple[list[dict], dict[str, int]]:
     """Breaks that this run found resolved: at most ``limit`` of each check, the
     largest money at issue first (spec section 5: a page at any size), and how
@@ -581,7 +584,7 @@ def resolved_by(
         con.execute(
             """SELECT "check", count(*) FROM finding_register
                WHERE kind = ? AND resolved_run = ? GROUP BY ALL""",
-            [kind, run_id],
+            [domain, run_id],
         ).fetchall()
     )
     names = ("finding_id", "check", "severity", "bet_id", "transaction_id", "cashback_id",
@@ -596,6 +599,6 @@ def resolved_by(
            QUALIFY row_number() OVER (
              PARTITION BY "check" ORDER BY abs(amount) DESC, finding_id) <= ?
            ORDER BY first_seen_at, "check", finding_id""",
-        [kind, run_id, limit],
+        [domain, run_id, limit],
     ).fetchall()
     return [dict(zip(names, row, strict=True)) for row in rows], counts

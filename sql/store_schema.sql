@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL);
 
 CREATE TABLE IF NOT EXISTS runs (
     run_id        INTEGER PRIMARY KEY,
-    kind          VARCHAR NOT NULL,      -- provider | cashback
+    kind          VARCHAR NOT NULL,      -- the domain: provider | cashback (named before "domain" was)
     window_start  TIMESTAMPTZ,
     window_end    TIMESTAMPTZ,
     window_label  VARCHAR NOT NULL,
@@ -126,7 +126,7 @@ CREATE TABLE IF NOT EXISTS run_findings (
 -- One row per break ever found, and where it stands now.
 CREATE TABLE IF NOT EXISTS finding_register (
     finding_id    VARCHAR PRIMARY KEY,
-    kind          VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,      -- the domain: provider | cashback
     "check"       VARCHAR NOT NULL,
     severity      VARCHAR NOT NULL,
     bet_id VARCHAR, transaction_id VARCHAR, cashback_id VARCHAR, transaction_type INTEGER,
