@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import sys
@@ -23,11 +24,26 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # bench.py, then the repo
+# The repo on the path, and not bench/ (Python puts the script's folder first):
+# bench/profile.py would hide Python's profile module, which pyspark imports.
+sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
-from bench import generated_day, inputs_of, machine, option_values  # noqa: E402
 from reconcile import spark  # noqa: E402
 from reconcile.cli import main  # noqa: E402
+
+
+def bench_module():
+    """bench/bench.py (its day generator and helpers), loaded from its path."""
+    found = importlib.util.spec_from_file_location("bench_bench", BENCH / "bench.py")
+    module = importlib.util.module_from_spec(found)
+    sys.modules["bench_bench"] = module  # its dataclasses look themselves up there
+    found.loader.exec_module(module)
+    return module
+
+
+BENCHMARK = bench_module()
+generated_day, inputs_of = BENCHMARK.generated_day, BENCHMARK.inputs_of
+machine, option_values = BENCHMARK.machine, BENCHMARK.option_values
 
 HEADING = "## Spark: the checks stage on both engines"
 

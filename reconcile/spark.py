@@ -108,18 +108,23 @@ def export_records(con: duckdb.DuckDBPyConnection, folder: Path, domain: str) ->
     """The domain's record tables as Parquet under ``folder/<table>/night=YYYY-MM-DD/``
     (the night: the UTC day of the record's time); an empty table as one file."""
     paths = {}
-    for table, time_column in RECORDS[domain].items():
+    for table, time_column in RECORDS[domain].items():  # names of ours, never input
         target = folder / table
         if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0:
             target = folder / f"{table}.parquet"
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{target}' (FORMAT parquet)")
+            con.execute(f"COPY (SELECT * FROM {table}) TO {quoted(target)} (FORMAT parquet)")
         else:
             con.execute(
                 f"""COPY (SELECT *, strftime({time_column}, '%Y-%m-%d') AS night FROM {table})
-                    TO '{target}' (FORMAT parquet, PARTITION_BY (night), OVERWRITE)"""
+                    TO {quoted(target)} (FORMAT parquet, PARTITION_BY (night), OVERWRITE)"""
             )
         paths[table] = target
     return paths
+
+
+def quoted(path: Path) -> str:
+    """A path as a SQL string literal (COPY takes no bound parameter for it)."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 @dataclass
@@ -278,6 +283,7 @@ def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Windo
     a cluster on this machine)."""
     spark = session(master)
     folder = records.resolve() if records else Path(tempfile.mkdtemp(prefix="reconcile-spark-"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         register_records(spark, export_records(con, folder, domain.name))
         bind_parameters(spark, window, tolerance, counterparties, severities)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,8 +20,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, read_summary, run_cli
 from test_run import FORMS, window_args, write_form
 
 from reconcile import portable
@@ -82,9 +84,20 @@ def test_fixtures_find_the_same_on_spark(spark, tmp_path):
 
 @needs_spark
 def test_cashback_fixtures_find_the_same_on_spark(spark, tmp_path):
-    duck, spark_out = both_engines(["cashback", *CASHBACK], tmp_path)
+    """Also with --spark-records: the records stay there, Parquet by night (the
+    README's data contract), readable by another engine."""
+    records = tmp_path / "shared" / "records"
+    duck, spark_out = both_engines(["cashback", *CASHBACK], tmp_path, "--spark-records", records)
     same_outputs(duck, spark_out)
     assert "cashback_late_accept" in (spark_out / "findings.csv").read_text()
+    nights = sorted(p.name for p in (records / "makes").iterdir())
+    assert nights and all(re.fullmatch(r"night=\d{4}-\d{2}-\d{2}", n) for n in nights)
+    makes = duckdb.sql(
+        "SELECT count(*), min(typeof(amount)) FROM read_parquet(?, hive_partitioning = true)",
+        params=[str(records / "makes" / "*" / "*.parquet")],
+    ).fetchall()
+    loaded = next(i["loaded"] for i in read_summary(spark_out)["inputs"] if i["kind"] == "make")
+    assert makes == [(loaded, "DECIMAL(38,8)")]  # every loaded make, money exact
 
 
 @pytest.fixture(scope="module")
