@@ -179,6 +179,16 @@ def test_without_java_spark_is_refused_in_one_line(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
+def test_without_pyspark_spark_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError
+    result = run_cli(["cashback", *CASHBACK, "--out", tmp_path / "out", "--engine", "spark"],
+                     expect=2)  # fmt: skip
+    assert result.err.strip().splitlines() == [
+        "reconcile: --engine spark needs pyspark: pip install 'reconcile[spark]'"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_strftime_patterns_of_the_sql_files_become_spark_patterns():
     assert portable.spark_format("%Y-%m-%dT%H:%M:%S.%gZ") == (
         "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'SSS'Z'"
