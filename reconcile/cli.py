@@ -22,7 +22,7 @@ import duckdb
 
 from reconcile import __version__, pipeline, report
 from reconcile.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_OK, InputError
-from reconcile.findings import SEVERITIES
+from reconcile.findings import SEVERITIES, Checks
 from reconcile.pipeline import Job, Stages, run_job
 from reconcile.store import HISTORY_COLUMNS, Engine, machine_cores
 from reconcile.trace import as_document, render_text
@@ -171,6 +171,24 @@ def engine_options(command):
     )(command)  # fmt: skip
 
 
+def checks_options(command):
+    """--engine / --spark-master: where the scope and the checks run."""
+    return option_group(
+        click.option("--engine", "checks_engine", type=click.Choice(["duckdb", "spark"]),
+                     default="duckdb", show_default=True,
+                     help="Run the scope and the checks in DuckDB, or as Spark SQL on a "
+                          "SparkSession (needs 'reconcile[spark]' and Java 17)."),
+        click.option("--spark-master", default="local[2]", show_default=True, metavar="URL",
+                     help="With --engine spark: local[N], or a cluster "
+                          "(e.g. spark://host:7077)."),
+        click.option("--spark-records", type=click.Path(file_okay=False, path_type=Path),
+                     help="With --engine spark: write the records here as Parquet by night "
+                          "(README, 'Data contract'), a folder every node of the cluster "
+                          "reads at the same path, and keep them. Default: a temporary "
+                          "folder (local mode, or a cluster on this machine)."),
+    )(command)  # fmt: skip
+
+
 def _engine(threads: int, memory_limit: str, temp_dir: Path | None) -> Engine:
     return Engine(threads=threads, memory_limit=memory_limit, temp_dir=temp_dir)
 
@@ -217,6 +235,7 @@ def cli() -> None:
     help="Check every record the store holds, not only what tonight's data can change.",
 )
 @engine_options
+@checks_options
 def run(provider, ledger, balances, tolerance, counterparties, recheck, **common) -> int:
     """Reconcile the provider's bets for one window and write the audit outputs.
 
@@ -241,6 +260,7 @@ def run(provider, ledger, balances, tolerance, counterparties, recheck, **common
 @output_options
 @db_option("Keep records, runs and findings in this DuckDB file (shared with 'run').")
 @engine_options
+@checks_options
 def cashback(make, accept, **common) -> int:
     """Reconcile cashback make requests against the casino's accept calls.
 
@@ -271,6 +291,7 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
         stages=_stages(common["quiet"]),
         engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
         acks=common["acks"],
+        checks=Checks(common["checks_engine"], common["spark_master"], common["spark_records"]),
         **extra,
     )  # fmt: skip
 

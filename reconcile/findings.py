@@ -323,6 +323,33 @@ def focus(con: duckdb.DuckDBPyConnection, night: Night | None) -> None:
         con.execute("SET VARIABLE hours_from = getvariable('hours_from') - INTERVAL 1 HOUR")
 
 
+#: How each check's findings are added to ``all_findings``, with its severity
+#: (the Spark engine selects the same text and adds the rows by name).
+CHECK_QUERY = """SELECT s.severity, r.*
+                FROM ({}) AS r JOIN check_severity s ON s.code = r."check" """
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Which engine runs the scope and the checks: ``duckdb`` (the store's own
+    connection) or ``spark`` (``reconcile/spark.py``, on ``spark_master``)."""
+
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_records: Path | None = None  # where the Parquet records go (a shared folder)
+
+
+def engine_problem(engine: Checks) -> str | None:
+    """Why the chosen engine cannot run on this machine (one line), or None."""
+    if engine.engine != "spark":
+        return None
+    try:
+        from reconcile import spark
+    except ImportError:
+        return "--engine spark needs pyspark and sqlglot: pip install 'reconcile[spark]'"
+    return spark.unavailable()
+
+
 def find(
     con: duckdb.DuckDBPyConnection,
     window: Window,
@@ -330,31 +357,29 @@ def find(
     counterparties: list[str] | None = None,
     domain: str = "provider",
     night: Night | None = None,
+    engine: Checks = Checks(),
 ) -> Checked:
     """Fill ``all_findings`` (everything up to the cutoff, or with a ``night``,
     what tonight's data can change) and ``findings`` (the window's).
 
-    ``window.cutoff`` must be set.  Returns how much was checked.
+    ``window.cutoff`` must be set.  Returns how much was checked.  On Spark a
+    night is checked whole (the same findings, spec 6.1).
     """
     checks = DOMAINS[domain]
     bind_parameters(con, window, tolerance, counterparties or [])
-    night = night if checks.has_night_scope else None  # cashback: always everything
-    focus(con, night)
-    if checks.volume:
-        con.execute(sql(checks.volume))
-    con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
-    con.executemany(
-        "INSERT INTO check_severity VALUES (?, ?)",
-        [[c.code, c.severity] for c in CHECKS.values()],
-    )
-    con.execute(sql(checks.scope))
+    night = night if checks.has_night_scope and engine.engine == "duckdb" else None
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_findings ({FINDING_COLUMNS})")
-    for name in checks.check_files:
-        con.execute(
-            f"""INSERT INTO all_findings BY NAME
-                SELECT s.severity, r.*
-                FROM ({sql(name)}) AS r JOIN check_severity s ON s.code = r."check" """
-        )
+    severities = [(c.code, c.severity) for c in CHECKS.values()]
+    if engine.engine == "spark":
+        from reconcile import spark
+
+        focus(con, None)  # the (empty) night tables the store reads, as on DuckDB
+        ran = spark.find(con, checks, CHECK_QUERY, window, tolerance, counterparties or [],
+                         severities, engine.spark_master, engine.spark_records)  # fmt: skip
+        counted = Checked(None, ran.bets, ran.chains) if checks.has_night_scope else None
+    else:
+        run_checks(con, checks, night, severities)
+        counted = None
     for name in checks.after_checks:
         con.execute(sql(name))
     if checks.remember:
@@ -372,16 +397,30 @@ def find(
               OR ((p.window_start IS NULL OR f.anchor_at >= p.window_start)
                   AND (p.window_end IS NULL OR f.anchor_at < p.window_end))"""
     )
-    return checked(con, checks, night)
+    return counted or checked(con, checks, night)
+
+
+def run_checks(
+    con: duckdb.DuckDBPyConnection, checks: Domain, night: Night | None,
+    severities: list[tuple[str, str]],
+) -> None:  # fmt: skip
+    """The DuckDB engine: the focus, the volume, the scope and every check, in
+    the store's connection; the report's totals as ``run_totals``."""
+    focus(con, night)
+    if checks.volume:
+        con.execute(sql(checks.volume))
+    con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
+    con.executemany("INSERT INTO check_severity VALUES (?, ?)", [list(s) for s in severities])
+    con.execute(sql(checks.scope))
+    for name in checks.check_files:
+        con.execute(f"INSERT INTO all_findings BY NAME {CHECK_QUERY.format(sql(name))}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE run_totals AS {sql(checks.totals)}")
 
 
 def checked(con: duckdb.DuckDBPyConnection, checks: Domain, night: Night | None) -> Checked:
     if not checks.has_night_scope:
         return Checked(None, None, None)
-    bets, chains = con.execute(
-        """SELECT (SELECT count(*) FROM bets),
-                  (SELECT count(DISTINCT user_id) FROM chain_bookings WHERE NOT context_only)"""
-    ).fetchall()[0]
+    bets, chains = con.execute(sql("checked")).fetchall()[0]
     return Checked(night.since if night else None, bets, chains)
 
 
@@ -410,7 +449,7 @@ def hourly_volume(con: duckdb.DuckDBPyConnection, window: Window, domain: str) -
 
 def totals_per_currency(con: duckdb.DuckDBPyConnection, domain: str = "provider") -> list[dict]:
     """Money per currency in the window, for the report (``sql/totals.sql``,
-    ``sql/cashback/totals.sql``)."""
-    result = con.execute(sql(DOMAINS[domain].totals))
+    ``sql/cashback/totals.sql``, kept as ``run_totals`` by :func:`find`)."""
+    result = con.execute("SELECT * FROM run_totals ORDER BY currency")
     names = [column[0] for column in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

@@ -73,6 +73,7 @@ class Job:
     engine: store.Engine = field(default_factory=store.Engine)
     acks: Path | None = None
     recheck: bool = False  # check every record even where a night's scope would do
+    checks: findings.Checks = field(default_factory=findings.Checks)  # --engine
 
 
 @dataclass
@@ -135,7 +136,7 @@ def reconcile(run: Run) -> None:
         if not job.recheck:
             night = store.night_of(con, run.record, run.window, job.tolerance, run.counterparties)
         run.checked = findings.find(con, run.window, job.tolerance, run.counterparties, job.domain,
-                                    night)  # fmt: skip
+                                    night, job.checks)  # fmt: skip
         stages.note(run.checked.describe())
         store.record_findings(con, run.record, run.window, job.tolerance, run.counterparties,
                               list(run.inputs))  # fmt: skip
@@ -146,6 +147,9 @@ def run_job(job: Job) -> Outcome:
     the rest committed apart (``store.commit_load``); a run that fails removes
     what it loaded."""
     # A missing file or a bad acks file is reported before the store is touched.
+    problem = findings.engine_problem(job.checks)
+    if problem:
+        raise InputError(problem)
     inputs = resolve_inputs(job)
     report.check_out_folder(job.out, owned_elsewhere(job, inputs))
     known = acks.load_acks(job.acks) if job.acks else {}

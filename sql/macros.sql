@@ -83,13 +83,23 @@ CREATE OR REPLACE TEMP MACRO why(field, t, problem) AS
     CASE WHEN problem IS NOT NULL THEN field || ' ' || '''' || left(t, 60) || ''' ' || problem END;
 
 -- Money as people write it: at least two decimals, no trailing zeros beyond them.
+-- (No subquery: Spark cannot correlate one inside every join.)
+CREATE OR REPLACE TEMP MACRO two_decimals(s) AS CASE
+    WHEN position('.' IN s) = 0 THEN s || '.00'
+    WHEN length(s) - position('.' IN s) = 1 THEN s || '0'
+    ELSE s
+END;
+
 CREATE OR REPLACE TEMP MACRO money_text(d) AS CASE
     WHEN d IS NULL THEN 'none'
-    ELSE (WITH t AS (SELECT rtrim(rtrim(CAST(d AS VARCHAR), '0'), '.') AS s)
-          SELECT CASE WHEN position('.' IN s) = 0 THEN s || '.00'
-                      WHEN length(s) - position('.' IN s) = 1 THEN s || '0'
-                      ELSE s END FROM t)
+    ELSE two_decimals(rtrim(rtrim(CAST(d AS VARCHAR), '0'), '.'))
 END;
+
+-- The time from one moment to a later one in seconds ("85.127 s"), rather than an
+-- interval cast to text, which each engine writes its own way.
+CREATE OR REPLACE TEMP MACRO seconds_text(from_t, to_t) AS
+    rtrim(rtrim(CAST(CAST(epoch_us(to_t) - epoch_us(from_t) AS DECIMAL(18, 0)) * 0.000001
+                     AS VARCHAR), '0'), '.') || ' s';
 
 CREATE OR REPLACE TEMP MACRO time_text(t) AS CASE
     WHEN millisecond(t) % 1000 = 0 THEN strftime(CAST(t AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ')

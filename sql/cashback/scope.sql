@@ -57,7 +57,8 @@ SELECT m.cashback_id, m.transaction_type,
        count(a.accept_id) AS accepts,
        coalesce(bool_or(a.error_code IN (200, 103804)), false) AS paid_or_known,
        min(a.logged_at) AS first_accept_at,
-       string_agg(DISTINCT CAST(a.error_code AS VARCHAR), ', ') AS codes
+       string_agg(DISTINCT CAST(a.error_code AS VARCHAR), ', '
+                  ORDER BY CAST(a.error_code AS VARCHAR)) AS codes
 FROM cashback_makes m
 LEFT JOIN scope_accepts a
   ON a.cashback_id = m.cashback_id AND a.transaction_type = m.transaction_type

@@ -8,7 +8,7 @@
 -- Money at issue: the make's amount.
 SELECT 'cashback_late_accept' AS "check", m.cashback_id, m.transaction_type,
        m.partner_user_id AS user_id, m.currency, m.amount,
-       'first accept came ' || CAST(r.first_accept_at - m.first_sent_at AS VARCHAR)
+       'first accept came ' || seconds_text(m.first_sent_at, r.first_accept_at)
            || ' after the make (' || time_text(m.first_sent_at) || '); the limit is 30 s' AS detail,
        c.anchor_at AS occurred_at, c.anchor_at, NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,

@@ -1,0 +1,312 @@
+"""The Spark engine: the scope and the checks as Spark SQL, the findings back in DuckDB.
+
+Loading stays DuckDB's.  The normalised records the checks read are written as
+Parquet partitioned by night (:func:`export_records`, the layout the README's
+"Data contract" documents), read by a SparkSession, and every statement of the
+same SQL files the DuckDB engine runs (``sql/focus/whole.sql``, the volume, the
+scope, each check) is transpiled by :mod:`reconcile.portable` and run there.
+Temp tables are cached temp views; an ``INSERT`` adds a new cached view that
+unions the old one.  What comes back into DuckDB is small: the findings as
+each check selected them, the hours (``hourly_volume``, ``gap_hours``), which
+call each booking matched (for ``trace``), the report's totals and how many
+bets and chains were checked.  The rules across findings (``sql/owed.sql``),
+the marks of an input gap and the finding ids run in DuckDB over them, as
+with the DuckDB engine.
+
+A night is always checked whole on Spark (spec 6.1 says it finds exactly what
+the night's narrower scope finds): the scope of a night (``sql/focus/night.sql``)
+is a DuckDB tactic of loops over variables.
+
+Semantics are pinned (:data:`SETTINGS`): Spark's default lets DECIMAL(38, 8)
+arithmetic drop scale (``129.88000001 - 129.88`` gives 0) and would make an
+overflow NULL; ``tests/test_spark.py`` fails if any of them is changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from reconcile import portable
+from reconcile.errors import InputError
+from reconcile.resources import sql
+from reconcile.window import Window
+
+#: Without these Spark's answers differ from DuckDB's and raise no error.
+SETTINGS = {
+    "spark.sql.decimalOperations.allowPrecisionLoss": "false",  # keep 8 decimal places
+    "spark.sql.ansi.enabled": "true",  # an overflow is an error, never NULL
+    "spark.sql.session.timeZone": "UTC",  # the times of the data and of the SQL
+}
+#: How the rest of the session is set up: small shuffles for a night's data.
+TUNING = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.driver.memory": "1g",
+}
+
+#: The record tables each domain's checks read, and the time that decides a
+#: record's night (its partition).
+RECORDS = {
+    "provider": {"calls": "event_time", "bookings": "created_at", "snapshots": "as_of"},
+    "cashback": {"makes": "sent_at", "accepts": "logged_at"},
+}
+#: What the DuckDB side reads after the checks, per domain (besides the findings).
+RESULTS = {
+    "provider": ("hourly_volume", "gap_hours", "booking_match"),
+    "cashback": (),
+}
+#: The macro files: defined (inlined) rather than run.
+MACRO_FILES = ("macros", "run_macros")
+
+
+def unavailable() -> str | None:
+    """Why ``--engine spark`` cannot run here, or None."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "--engine spark needs pyspark: pip install 'reconcile[spark]'"
+    java_home = os.environ.get("JAVA_HOME")
+    if not shutil.which("java") and not (java_home and Path(java_home, "bin", "java").exists()):
+        return "--engine spark needs Java 17 or later (java on PATH, or JAVA_HOME)"
+    return None
+
+
+def session(master: str = "local[2]"):
+    """A SparkSession on ``master`` with :data:`SETTINGS` pinned (one per process:
+    an existing session of another master is stopped first)."""
+    problem = unavailable()
+    if problem:
+        raise InputError(problem)
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        active.stop()
+    builder = SparkSession.builder.master(master).appName("reconcile")
+    for key, value in {**TUNING, **SETTINGS}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    for key, value in SETTINGS.items():  # a session that existed keeps its own otherwise
+        spark.conf.set(key, value)
+    return spark
+
+
+def export_records(con: duckdb.DuckDBPyConnection, folder: Path, domain: str) -> dict[str, Path]:
+    """The domain's record tables as Parquet under ``folder/<table>/night=YYYY-MM-DD/``
+    (the night: the UTC day of the record's time); an empty table as one file."""
+    paths = {}
+    for table, time_column in RECORDS[domain].items():  # names of ours, never input
+        target = folder / table
+        if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0:
+            target = folder / f"{table}.parquet"
+            con.execute(f"COPY (SELECT * FROM {table}) TO {quoted(target)} (FORMAT parquet)")
+        else:
+            con.execute(
+                f"""COPY (SELECT *, strftime({time_column}, '%Y-%m-%d') AS night FROM {table})
+                    TO {quoted(target)} (FORMAT parquet, PARTITION_BY (night), OVERWRITE)"""
+            )
+        paths[table] = target
+    return paths
+
+
+def quoted(path: Path) -> str:
+    """A path as a SQL string literal (COPY takes no bound parameter for it)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+@dataclass
+class Runner:
+    """Runs DuckDB's SQL statements on a SparkSession (see the module's docstring)."""
+
+    spark: object
+    macros: portable.Macros = field(default_factory=portable.Macros)
+    #: seconds per statement, in order: (file, first words of the statement, seconds)
+    timings: list[tuple[str, str, float]] = field(default_factory=list)
+
+    def define_macros(self, name: str) -> None:
+        """The macros of a file; those the checks never call may not parse (they
+        use DuckDB's loading functions) and are left out."""
+        for text in portable.statements(sql(name)):
+            try:
+                tree = portable.parse(text)
+            except sqlglot.errors.ParseError:
+                continue
+            if isinstance(tree, exp.Create) and tree.kind == "MACRO":
+                self.macros.define(tree)
+
+    def run_file(self, name: str) -> None:
+        for text in portable.statements(sql(name)):
+            started = time.perf_counter()
+            self.run(text)
+            head = " ".join(portable.strip_comments(text).split()[:6])
+            self.timings.append((name, head, time.perf_counter() - started))
+
+    def run(self, text: str) -> None:
+        variable = portable.SET_VARIABLE.fullmatch(text)
+        if variable:
+            value = portable.parse(f"SELECT {variable[2]}").expressions[0]
+            self.spark.sql(f"DECLARE OR REPLACE VARIABLE {variable[1]} DEFAULT "
+                           f"{portable.to_spark(value, self.macros)}")  # fmt: skip
+            return
+        tree = portable.parse(text)
+        if isinstance(tree, exp.Create) and tree.kind == "MACRO":
+            self.macros.define(tree)
+        elif isinstance(tree, exp.Create):
+            self.create(tree)
+        elif isinstance(tree, exp.Insert):
+            name = tree.this.name
+            added = self.spark.sql(self.spark_sql(tree.expression))
+            self.materialise(name, self.spark.table(name).union(added))
+        elif isinstance(tree, exp.Drop):
+            for table in tree.args["tables"]:
+                self.spark.catalog.dropTempView(table.name)
+        else:
+            raise ValueError(f"the Spark engine cannot run: {text[:80]}")
+
+    def spark_sql(self, tree: exp.Expression) -> str:
+        return portable.to_spark(tree, self.macros)
+
+    def create(self, tree: exp.Create) -> None:
+        if isinstance(tree.this, exp.Schema):  # an empty table of these columns
+            columns = ", ".join(f"CAST(NULL AS {c.args['kind'].sql('spark')}) AS {c.name}"
+                                for c in tree.this.expressions)  # fmt: skip
+            self.spark.sql(f"SELECT {columns} WHERE false").createOrReplaceTempView(
+                tree.this.this.name
+            )
+            return
+        frame = self.spark.sql(self.spark_sql(tree.expression))
+        if tree.kind == "VIEW":
+            frame.createOrReplaceTempView(tree.this.name)
+        else:
+            self.materialise(tree.this.name, frame)
+
+    def materialise(self, name: str, frame) -> None:
+        """``name`` as a stored result (a temp table), computed now, once.  A
+        checkpoint cuts the plan: a chain of statements would otherwise carry
+        every earlier plan (analysed again each time, minutes on the fixtures), and
+        a view of a DataFrame keeps what it read, not its text: replacing a
+        name later (``held``, an INSERT) does not change it."""
+        frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
+
+    def query(self, text: str):
+        """A SELECT of DuckDB's dialect as a Spark DataFrame."""
+        return self.spark.sql(self.spark_sql(portable.parse(text)))
+
+
+def bind_parameters(spark, window: Window, tolerance: Decimal, counterparties: list[str],
+                    severities: list[tuple[str, str]]) -> None:  # fmt: skip
+    """The run's parameters as tables (run_params, run_counterparties,
+    check_severity), as ``findings.bind_parameters`` makes them in DuckDB."""
+    from pyspark.sql import types as t
+
+    params = t.StructType([
+        t.StructField("window_start", t.TimestampType()),
+        t.StructField("window_end", t.TimestampType()),
+        t.StructField("cutoff", t.TimestampType()),
+        t.StructField("grace", t.DayTimeIntervalType()),
+        t.StructField("tolerance", t.DecimalType(38, 8)),
+    ])  # fmt: skip
+    row = [(window.start, window.end, window.cutoff, window.grace, tolerance)]
+    spark.createDataFrame(row, params).createOrReplaceTempView("run_params")
+    parties = t.StructType([t.StructField("counterparty_id", t.StringType())])
+    spark.createDataFrame([(c,) for c in counterparties], parties).createOrReplaceTempView(
+        "run_counterparties"
+    )
+    codes = t.StructType([t.StructField("code", t.StringType()),
+                          t.StructField("severity", t.StringType())])  # fmt: skip
+    spark.createDataFrame(severities, codes).createOrReplaceTempView("check_severity")
+
+
+def register_records(spark, paths: dict[str, Path]) -> None:
+    for table, path in paths.items():
+        frame = spark.read.parquet(str(path))
+        if "night" in frame.columns:
+            frame = frame.drop("night")
+        frame.createOrReplaceTempView(table)
+
+
+def to_duckdb(con: duckdb.DuckDBPyConnection, frame, table: str, insert: bool = False) -> None:
+    """A Spark DataFrame into DuckDB through Arrow (money stays DECIMAL): a new
+    temp table, or rows added by name to an existing one.  A column Spark typed
+    as NULL arrives as text."""
+    from pyspark.sql.types import NullType
+
+    frame = frame.select([
+        frame[c].cast("string").alias(c) if isinstance(f.dataType, NullType) else frame[c]
+        for c, f in zip(frame.columns, frame.schema.fields, strict=True)
+    ])  # fmt: skip
+    arrow = frame.toArrow()
+    con.register("spark_result", arrow)
+    try:
+        if insert:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM spark_result")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM spark_result")
+    finally:
+        con.unregister("spark_result")
+
+
+#: The last run's seconds per statement (file, statement, seconds): bench/spark.py.
+LAST_TIMINGS: list[tuple[str, str, float]] = []
+
+
+@dataclass
+class SparkRun:
+    """What a Spark run of the checks brings back besides the tables."""
+
+    bets: int | None
+    chains: int | None
+    timings: list[tuple[str, str, float]]
+
+
+def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Window,
+         tolerance: Decimal, counterparties: list[str], severities: list[tuple[str, str]],
+         master: str = "local[2]", records: Path | None = None) -> SparkRun:  # fmt: skip
+    """Run ``domain``'s scope and checks on Spark; fill DuckDB's ``all_findings``
+    (created by the caller) and the tables of :data:`RESULTS` and ``run_totals``.
+
+    The records are written to ``records`` (kept: a folder every node of the
+    cluster reads at the same path), else to a temporary folder (local mode, or
+    a cluster on this machine)."""
+    spark = session(master)
+    folder = records.resolve() if records else Path(tempfile.mkdtemp(prefix="reconcile-spark-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        register_records(spark, export_records(con, folder, domain.name))
+        bind_parameters(spark, window, tolerance, counterparties, severities)
+        runner = Runner(spark)
+        for name in MACRO_FILES:
+            runner.define_macros(name)
+        if domain.volume:
+            runner.run_file("focus/whole")
+            runner.run_file(domain.volume)
+        runner.run_file(domain.scope)
+        for name in domain.check_files:
+            started = time.perf_counter()
+            to_duckdb(con, runner.query(check_query.format(sql(name))), "all_findings", True)
+            runner.timings.append((name, "check", time.perf_counter() - started))
+        for table in RESULTS[domain.name]:
+            to_duckdb(con, spark.table(table), table)
+        to_duckdb(con, runner.query(sql(domain.totals)), "run_totals")
+        bets = chains = None
+        if domain.has_night_scope:
+            bets, chains = runner.query(sql("checked")).collect()[0]
+        LAST_TIMINGS[:] = runner.timings
+        return SparkRun(bets, chains, runner.timings)
+    finally:
+        spark.catalog.clearCache()
+        if records is None:
+            shutil.rmtree(folder, ignore_errors=True)

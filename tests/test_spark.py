@@ -1,0 +1,320 @@
+"""The Spark engine (issue 14): the same SQL files, run as Spark SQL, give DuckDB's
+findings exactly, every column, on the fixtures, on a generated day in every
+input form, and on a standalone cluster of one master and two workers that the
+test starts on 127.0.0.1.
+
+One SparkSession serves the module (starting one costs about 15 s).  Outside CI
+the tests that need Java and pyspark are skipped when they are missing; in CI
+(``CI=true``) they run, and fail, so that a machine without Java cannot pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import REPO, read_summary, run_cli
+from test_run import FORMS, window_args, write_form
+
+from reconcile import portable
+from reconcile import spark as engine
+from simulate import provider as simulate
+
+needs_spark = pytest.mark.skipif(
+    engine.unavailable() is not None and not os.environ.get("CI"),
+    reason=f"{engine.unavailable()} (the tests run in CI)",
+)
+
+INPUTS = ["--provider", REPO / "fixtures/provider/*.jsonl*", "--ledger",
+          REPO / "fixtures/ledger/*.csv", "--balances", REPO / "fixtures/balances.csv"]  # fmt: skip
+PROVIDER = [*INPUTS, "--date", "2026-11-22", "--cutoff", "2026-11-23T01:00:00Z", "--grace", "1h"]
+CASHBACK = ["--make", REPO / "fixtures/cashback/make.csv", "--accept",
+            REPO / "fixtures/cashback/accept.jsonl", "--date", "2026-11-22",
+            "--cutoff", "2026-11-23T01:00:00Z", "--grace", "60s"]  # fmt: skip
+#: Every output but the page (which shows the time it was written) must be the same.
+COMPARED = ("findings.csv", "remediation.csv", "provider_actions.csv", "rejects.csv")
+#: summary.json's fields that differ between two runs of the same data.
+VOLATILE = ("generated_at", "stage_seconds", "out")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if engine.unavailable() is not None and not os.environ.get("CI"):
+        pytest.skip(engine.unavailable())
+    return engine.session("local[2]")
+
+
+def same_outputs(duckdb_out: Path, spark_out: Path, *volatile: str) -> None:
+    """Every output the same but the page; summary.json but for the time, the
+    folder and ``volatile``."""
+    for name in COMPARED:
+        expected = (duckdb_out / name).read_text(encoding="utf-8")
+        assert (spark_out / name).read_text(encoding="utf-8") == expected, name
+    summaries = [json.loads((out / "summary.json").read_text()) for out in (duckdb_out, spark_out)]
+    for summary in summaries:
+        for key in (*VOLATILE, *volatile):
+            summary.pop(key, None)
+    assert summaries[0] == summaries[1]
+
+
+def both_engines(command: list, tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+    """Run ``command`` on DuckDB then on Spark (``extra`` options), the same exit
+    status expected; returns both output folders."""
+    duck, spark_out = tmp_path / "duckdb", tmp_path / "spark"
+    first = run_cli([*command, "--out", duck], expect={0, 1})
+    run_cli([*command, "--out", spark_out, "--engine", "spark", *extra], expect=first.exit_code)
+    return duck, spark_out
+
+
+@needs_spark
+def test_fixtures_find_the_same_on_spark(spark, tmp_path):
+    duck, spark_out = both_engines(["run", *PROVIDER], tmp_path)
+    same_outputs(duck, spark_out)
+    assert len((duck / "findings.csv").read_text().splitlines()) > 50  # the sample's defects
+
+
+@needs_spark
+def test_cashback_fixtures_find_the_same_on_spark(spark, tmp_path):
+    """Also with --spark-records: the records stay there, Parquet by night (the
+    README's data contract), readable by another engine."""
+    records = tmp_path / "shared" / "records"
+    duck, spark_out = both_engines(["cashback", *CASHBACK], tmp_path, "--spark-records", records)
+    same_outputs(duck, spark_out)
+    assert "cashback_late_accept" in (spark_out / "findings.csv").read_text()
+    nights = sorted(p.name for p in (records / "makes").iterdir())
+    assert nights and all(re.fullmatch(r"night=\d{4}-\d{2}-\d{2}", n) for n in nights)
+    makes = duckdb.sql(
+        "SELECT count(*), min(typeof(amount)) FROM read_parquet(?, hive_partitioning = true)",
+        params=[str(records / "makes" / "*" / "*.parquet")],
+    ).fetchall()
+    loaded = next(i["loaded"] for i in read_summary(spark_out)["inputs"] if i["kind"] == "make")
+    assert makes == [(loaded, "DECIMAL(38,8)")]  # every loaded make, money exact
+
+
+@pytest.fixture(scope="module")
+def day():
+    return simulate.simulate(seed=23, bets=400)
+
+
+@needs_spark
+@pytest.mark.parametrize("form", FORMS)
+def test_a_generated_day_finds_the_same_on_spark_in_every_form(spark, day, tmp_path, form):
+    written = write_form(day, tmp_path / "in", form)
+    command = ["run", *window_args(day)]
+    for option, results in written.items():
+        for result in results:
+            command += [option, result.path]
+    duck, spark_out = both_engines(command, tmp_path)
+    same_outputs(duck, spark_out)
+
+
+@needs_spark
+def test_a_store_night_after_night_is_the_same_on_spark(spark, tmp_path):
+    """With --db a Spark night checks everything (not the night's narrower scope)
+    and the register, late findings and statuses come out the same."""
+    outs = {}
+    for engine_name in ("duckdb", "spark"):
+        db = tmp_path / f"{engine_name}.duckdb"
+        for night in ("2026-11-21", "2026-11-22"):
+            out = tmp_path / engine_name / night
+            command = ["run", *INPUTS, "--date", night, "--grace", "1h", "--db", db,
+                       "--out", out, "--engine", engine_name]  # fmt: skip
+            run_cli(command, expect={0, 1})
+        outs[engine_name] = tmp_path / engine_name / "2026-11-22"
+    same_outputs(outs["duckdb"], outs["spark"], "checked")  # Spark checked the whole store
+
+
+@needs_spark
+def test_decimal_time_and_overflow_semantics_are_pinned(spark):
+    """Spark's defaults cut DECIMAL(38, 8) arithmetic to 6 or 7 places and make an
+    overflow NULL: either loses findings without an error."""
+    assert engine.SETTINGS == {
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+        "spark.sql.ansi.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    for key, value in engine.SETTINGS.items():
+        assert spark.conf.get(key) == value
+    row = spark.sql(
+        """SELECT CAST('129.88000001' AS DECIMAL(38, 8)) - CAST('129.88' AS DECIMAL(38, 8)) AS d,
+                  CAST(TIMESTAMP '2026-11-22 00:30:00+01:00' AS STRING) AS t"""
+    ).collect()[0]
+    assert row.d == Decimal("0.00000001")
+    assert row.t == "2026-11-21 23:30:00"
+    with pytest.raises(Exception, match=r"OVERFLOW|OUT_OF_RANGE"):
+        big = "CAST('999999999999999999999999999999.5' AS DECIMAL(38, 8))"
+        spark.sql(f"SELECT {big} * 10").collect()
+
+
+@needs_spark
+def test_the_decimal_trap_is_real(spark):
+    """What the setting prevents: with Spark's default the difference is 0."""
+    key = "spark.sql.decimalOperations.allowPrecisionLoss"
+    spark.conf.set(key, "true")
+    try:
+        lost = spark.sql(
+            "SELECT CAST('129.88000001' AS DECIMAL(38, 8)) - CAST('129.88' AS DECIMAL(38, 8))"
+        ).collect()[0][0]
+    finally:
+        spark.conf.set(key, "false")
+    assert lost == 0
+
+
+def test_without_java_spark_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    result = run_cli(["run", *PROVIDER, "--out", tmp_path / "out", "--engine", "spark"], expect=2)
+    assert result.err.strip().splitlines() == [
+        "reconcile: --engine spark needs Java 17 or later (java on PATH, or JAVA_HOME)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_pyspark_spark_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError
+    result = run_cli(["cashback", *CASHBACK, "--out", tmp_path / "out", "--engine", "spark"],
+                     expect=2)  # fmt: skip
+    assert result.err.strip().splitlines() == [
+        "reconcile: --engine spark needs pyspark: pip install 'reconcile[spark]'"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_strftime_patterns_of_the_sql_files_become_spark_patterns():
+    assert portable.spark_format("%Y-%m-%dT%H:%M:%S.%gZ") == (
+        "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'SSS'Z'"
+    )
+    with pytest.raises(ValueError, match="%j"):
+        portable.spark_format("%j")
+
+
+def spark_text(*statements: str) -> str:
+    macros = portable.Macros()
+    for text in statements[:-1]:
+        macros.define(portable.parse(text))
+    return portable.to_spark(portable.parse(statements[-1]), macros)
+
+
+def test_macros_are_inlined_with_their_arguments_even_nested():
+    text = spark_text(
+        "CREATE MACRO twice(x) AS x * 2",
+        "CREATE MACRO quad(y) AS twice(twice(y))",
+        "CREATE MACRO rows_of(n) AS TABLE SELECT n AS k",
+        "SELECT quad(a + 1) AS q FROM rows_of(3) r",
+    )
+    assert "twice" not in text.lower() and "quad" not in text.lower()
+    assert text.count("* 2") == 2 and "(a + 1)" in text
+    assert "SELECT (3) AS k" in text
+
+
+def test_engine_tactics_become_what_spark_means_the_same_by():
+    text = spark_text(
+        "SELECT hash(bet_id) % 4 AS part, arg_max_null(a, b) AS m, TRY_CAST(tx AS HUGEINT) AS o,"
+        " millisecond(t) AS ms, epoch_us(t) AS us, getvariable('since') AS s"
+    )
+    assert text == (
+        "SELECT PMOD(HASH(bet_id), 4) AS part, MAX_BY(a, b) AS m, "  # Spark's hash is signed
+        "CASE WHEN tx RLIKE '^[+-]?[0-9]{1,38}$' THEN CAST(tx AS DECIMAL(38, 0)) END AS o, "
+        "(UNIX_MICROS(t) DIV 1000 % 60000) AS ms, UNIX_MICROS(t) AS us, "
+        "system.session.since AS s"
+    )
+
+
+def test_statements_split_at_semicolons_outside_strings_and_comments():
+    text = "-- a; comment\nSELECT ';' AS a;\n\nSELECT 2 -- two; really\n;\n-- only a comment;\n"
+    assert portable.statements(text) == [
+        "-- a; comment\nSELECT ';' AS a",
+        "SELECT 2 -- two; really",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(spark, tmp_path_factory):
+    """A standalone Spark cluster on 127.0.0.1: one master, two workers of one
+    core each, from pyspark's own ``spark-class``; stopped (by pid) afterwards."""
+    import pyspark
+
+    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+    logs = tmp_path_factory.mktemp("cluster")
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
+           "SPARK_WORKER_DIR": str(logs / "work")}  # fmt: skip
+    commands = [["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                 "--port", str(port), "--webui-port", str(free_port())]]  # fmt: skip
+    commands += [["org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1",
+                  "--cores", "1", "--memory", "1g", "--webui-port", str(free_port())]
+                 for _ in range(2)]  # fmt: skip
+    processes = []
+    try:
+        for n, args in enumerate(commands):
+            with open(logs / f"{n}.log", "wb") as log:
+                process = subprocess.Popen([str(spark_class), *args], env=env, stdout=log,
+                                           stderr=subprocess.STDOUT)  # fmt: skip
+            processes.append(process)
+            if n == 0:
+                wait_for_port(port, logs / "0.log")
+        wait_for_workers(logs, 2)
+        yield url
+    finally:
+        from pyspark.sql import SparkSession
+
+        if SparkSession.getActiveSession() is not None:  # not left on a stopped cluster
+            SparkSession.getActiveSession().stop()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for_port(port: int, log: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"the Spark master did not start:\n{log.read_text()[-2000:]}")
+
+
+def wait_for_workers(logs: Path, count: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        registered = sum("Successfully registered with master" in (logs / f"{n}.log").read_text()
+                         for n in range(1, count + 1))  # fmt: skip
+        if registered == count:
+            return
+        time.sleep(0.5)
+    raise AssertionError(
+        f"{count} workers did not register:\n{(logs / '0.log').read_text()[-2000:]}"
+    )
+
+
+@needs_spark
+def test_a_standalone_cluster_finds_the_same(cluster, tmp_path):
+    duck, spark_out = both_engines(["run", *PROVIDER], tmp_path, "--spark-master", cluster)
+    same_outputs(duck, spark_out)
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    assert active.sparkContext.master == cluster
+    executors = active.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
+    assert executors == 3  # the driver and one executor per worker
