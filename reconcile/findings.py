@@ -339,10 +339,20 @@ class Checks:
     spark_records: Path | None = None  # where the Parquet records go (a shared folder)
 
 
+#: Written in every --spark-records folder: the sign that a run may replace its
+#: table folders (``calls/``, ``bookings/``, ...), which every run rewrites.
+RECORDS_MARKER = ".reconcile-records"
+
+
 def engine_problem(engine: Checks) -> str | None:
     """Why the chosen engine cannot run on this machine (one line), or None."""
     if engine.engine != "spark":
         return None
+    folder = engine.spark_records
+    theirs = folder is not None and folder.is_dir() and any(folder.iterdir())
+    if theirs and not (folder / RECORDS_MARKER).exists():
+        return (f"--spark-records {folder} is a folder that reconcile did not write "
+                f"(no {RECORDS_MARKER} in it); give a new or empty folder")  # fmt: skip
     try:
         from reconcile import spark
     except ImportError:

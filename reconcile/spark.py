@@ -38,6 +38,7 @@ from sqlglot import exp
 
 from reconcile import portable
 from reconcile.errors import InputError
+from reconcile.findings import RECORDS_MARKER
 from reconcile.resources import sql
 from reconcile.window import Window
 
@@ -284,6 +285,10 @@ def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Windo
     spark = session(master)
     folder = records.resolve() if records else Path(tempfile.mkdtemp(prefix="reconcile-spark-"))
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / RECORDS_MARKER).write_text(  # findings.engine_problem refused a folder of others'
+        "written by reconcile --engine spark; each run replaces its table folders\n",
+        encoding="utf-8",
+    )
     try:
         register_records(spark, export_records(con, folder, domain.name))
         bind_parameters(spark, window, tolerance, counterparties, severities)

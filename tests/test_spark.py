@@ -98,6 +98,9 @@ def test_cashback_fixtures_find_the_same_on_spark(spark, tmp_path):
     ).fetchall()
     loaded = next(i["loaded"] for i in read_summary(spark_out)["inputs"] if i["kind"] == "make")
     assert makes == [(loaded, "DECIMAL(38,8)")]  # every loaded make, money exact
+    assert (records / ".reconcile-records").exists()  # a later run may replace it
+    run_cli(["cashback", *CASHBACK, "--out", tmp_path / "again", "--engine", "spark",
+             "--spark-records", records], expect={0, 1})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +189,23 @@ def test_without_pyspark_spark_is_refused_in_one_line(tmp_path, monkeypatch):
     assert result.err.strip().splitlines() == [
         "reconcile: --engine spark needs pyspark: pip install 'reconcile[spark]'"
     ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_records_folder_that_is_not_ours_is_refused_and_left_alone(tmp_path):
+    """--spark-records is rewritten table by table: a folder holding what another
+    program wrote is refused before anything is loaded, and keeps its files."""
+    records = tmp_path / "records"
+    (records / "makes").mkdir(parents=True)
+    theirs = records / "makes" / "theirs.parquet"
+    theirs.write_bytes(b"someone else's")
+    result = run_cli(["cashback", *CASHBACK, "--out", tmp_path / "out", "--engine", "spark",
+                      "--spark-records", records], expect=2)  # fmt: skip
+    assert result.err.strip().splitlines() == [
+        f"reconcile: --spark-records {records} is a folder that reconcile did not write "
+        "(no .reconcile-records in it); give a new or empty folder"
+    ]
+    assert theirs.read_bytes() == b"someone else's"
     assert not (tmp_path / "out").exists()
 
 
