@@ -32,6 +32,8 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 
+from reconcile import arrays
+
 Text = str | int | None  # what a text field usually is; anything else goes the careful way
 
 
@@ -250,10 +252,10 @@ def _texts(values: list) -> list:
 
 def _text_array(values: list) -> pa.Array:
     try:  # most text fields hold strings only: Arrow takes them as they are
-        return pa.array(values, pa.string())
-    except pa.ArrowTypeError:
+        return arrays.texts(values)
+    except TypeError:
         pass
-    return pa.array(_texts(values), pa.string())
+    return arrays.texts(_texts(values))
 
 
 _UNUSUAL = np.frombuffer(b'"n{[', np.uint8)  # a money value that is not a bare number
@@ -287,7 +289,7 @@ def _patched(array: pa.Array, rows: list[int], values: list) -> pa.Array:
     items = array.to_pylist()  # rare: a block with a record read the careful way
     for row, value in zip(rows, values, strict=True):
         items[row] = value
-    return pa.array(items, array.type)
+    return arrays.texts(items, large=array.type == pa.large_string())
 
 
 def _decoded(
@@ -345,7 +347,7 @@ def parse_block(
         elif field.money:  # some record is not UTF-8: value by value
             texts = [None if v is None else bytes(v).decode("utf-8", "replace") for v in values]
             careful.extend(i for i, t in enumerate(texts) if t is not None and t[0] in '"n{[')
-            array = pa.array(texts, pa.large_string())
+            array = arrays.texts(texts, large=True)
         else:
             if field.header and None in values:  # another spelling may stand in the record
                 careful.extend(i for i, v in enumerate(values) if v is None)
@@ -364,6 +366,5 @@ def parse_block(
         for patch, value in zip(patches, values, strict=True):
             patch.append(value)
     columns = [_patched(c, careful, p) for c, p in zip(columns, patches, strict=True)]
-    arrays = [pa.array(lines, pa.int64()), pa.array(problem, pa.string()),
-              pa.array(late, pa.string()), *columns]  # fmt: skip
-    return pa.RecordBatch.from_arrays(arrays, schema=kind.schema())
+    fields = [arrays.int64s(lines), arrays.texts(problem), arrays.texts(late), *columns]
+    return pa.RecordBatch.from_arrays(fields, schema=kind.schema())

@@ -3,8 +3,11 @@ the careful way agree, literals stay exact."""
 
 import gzip
 import io
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +111,26 @@ def test_an_amount_of_twenty_integer_digits_loads_exactly(tmp_path, amount):
     sent = con.execute("SELECT CAST(bet_amount AS VARCHAR) FROM calls").fetchall()[0][0]
     booked = con.execute("SELECT CAST(amount AS VARCHAR) FROM bookings").fetchall()[0][0]
     assert Decimal(sent) == Decimal(booked) == Decimal(amount)
+
+
+def test_a_run_never_imports_pandas(tmp_path):
+    """pyarrow's ``pa.array`` imports pandas (44 MB of resident memory for good);
+    the run builds its Arrow arrays without it (reconcile/arrays.py)."""
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    script = (
+        "import sys\n"
+        "from reconcile.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('pandas' in sys.modules, 'reconcile.load' in sys.modules)\n"
+    )
+    args = ["run", "--provider", f"{fixtures}/provider/*.jsonl*",
+            "--ledger", f"{fixtures}/ledger/*.csv", "--balances", f"{fixtures}/balances.csv",
+            "--date", "2026-11-22", "--cutoff", "2026-11-23T01:00:00Z", "--grace", "1h",
+            "--db", f"{tmp_path}/store.duckdb", "--out", f"{tmp_path}/out", "--quiet"]  # fmt: skip
+    command = [sys.executable, "-c", script, *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert (tmp_path / "out" / "findings.csv").exists()
+    assert done.stdout.split() == ["False", "True"]
