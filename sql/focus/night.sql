@@ -53,20 +53,24 @@ FROM (SELECT user_id, created_at AS t FROM bookings
 WHERE user_id IS NOT NULL
 GROUP BY user_id;
 
+-- Per chain, the time of the last booking before the first checked again.  Only
+-- that time is kept of a user's older bookings: a user who plays every night
+-- has a long history, and holding it all cost what the history costs.
+CREATE OR REPLACE TEMP TABLE chain_previous AS
+SELECT u.user_id, b.currency, max(b.created_at) AS previous_at
+FROM bookings b JOIN focus_users u ON u.user_id = b.user_id
+WHERE b.created_at < u.chain_from
+GROUP BY u.user_id, b.currency;
+
 CREATE OR REPLACE TEMP TABLE chain_bookings AS
-WITH of_users AS (
-    SELECT b.*, u.chain_from
-    FROM bookings b JOIN focus_users u ON u.user_id = b.user_id
-    WHERE b.created_at <= (SELECT cutoff FROM run_params)
-), previous AS (  -- per chain, the time of the last booking before the first checked again
-    SELECT user_id, currency, max(created_at) FILTER (WHERE created_at < chain_from) AS previous_at
-    FROM of_users
-    GROUP BY user_id, currency
-)
-SELECT o.* EXCLUDE (chain_from), o.created_at < o.chain_from AS context_only
-FROM of_users o
-JOIN previous p ON p.user_id = o.user_id AND p.currency IS NOT DISTINCT FROM o.currency
-WHERE p.previous_at IS NULL OR o.created_at >= p.previous_at;
+SELECT b.*, b.created_at < u.chain_from AS context_only
+FROM bookings b
+JOIN focus_users u ON u.user_id = b.user_id
+LEFT JOIN chain_previous p
+  ON p.user_id = b.user_id AND p.currency IS NOT DISTINCT FROM b.currency
+WHERE b.created_at <= (SELECT cutoff FROM run_params)
+  AND b.created_at >= coalesce(p.previous_at, u.chain_from);
+DROP TABLE chain_previous;
 
 -- The snapshots those chains can change: at or after the chain's first booking
 -- checked again (the last balance_after before it is in chain_bookings).
