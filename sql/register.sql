@@ -42,8 +42,7 @@ FROM late_findings f CROSS JOIN current_run c;
 -- tonight's data cannot change: those breaks stand as they were last seen, and
 -- count as seen tonight as a run over all the data would have seen them.
 CREATE OR REPLACE TEMP TABLE carried_findings AS
-SELECT g.finding_id, g.amount, g.detail, g.counterparty_id, g.session_id, g.owed_to,
-       g.correction, g.action, g.suspect_input_gap, g.occurred_at
+SELECT g.finding_id
 FROM finding_register g CROSS JOIN current_run c
 WHERE getvariable('since') IS NOT NULL
   AND g.kind = c.kind AND g.status <> 'resolved'
@@ -55,11 +54,26 @@ WHERE getvariable('since') IS NOT NULL
            ELSE g.bet_id NOT IN (SELECT bet_id FROM focus_bets) END;
 
 CREATE OR REPLACE TEMP VIEW present_findings AS
-SELECT finding_id, amount, detail, counterparty_id, session_id, owed_to, correction, action,
-       suspect_input_gap, occurred_at
-FROM all_findings
+SELECT finding_id FROM all_findings
 UNION ALL
-SELECT * FROM carried_findings;
+SELECT finding_id FROM carried_findings;
+
+-- What tonight's checks found again, as they find it now (a carried break keeps
+-- its values: rewriting them to themselves every night cost what the backlog costs).
+UPDATE finding_register SET
+    amount = a.amount,
+    detail = a.detail,
+    counterparty_id = a.counterparty_id,
+    session_id = a.session_id,
+    owed_to = a.owed_to,
+    correction = a.correction,
+    action = a.action,
+    suspect_input_gap = a.suspect_input_gap,
+    occurred_at = a.occurred_at
+FROM all_findings a, current_run c
+WHERE a.finding_id = finding_register.finding_id
+  AND finding_register.kind = c.kind
+  AND coalesce(finding_register.resolved_at, finding_register.last_seen_at) <= c.cutoff;
 
 -- Breaks already in the register that tonight's data still shows (anywhere, not
 -- only in the window: yesterday's open bet is re-examined with today's data).
@@ -75,15 +89,6 @@ UPDATE finding_register SET
     last_seen_run = c.run_id,
     last_seen_at = c.cutoff,
     last_seen_window = c.window_label,
-    amount = a.amount,
-    detail = a.detail,
-    counterparty_id = a.counterparty_id,
-    session_id = a.session_id,
-    owed_to = a.owed_to,
-    correction = a.correction,
-    action = a.action,
-    suspect_input_gap = a.suspect_input_gap,
-    occurred_at = a.occurred_at,
     resolved_run = NULL,
     resolved_at = NULL
 FROM present_findings a, current_run c
