@@ -19,7 +19,10 @@ Guarantees of the file:
   file fails at once with a message saying so (nothing is written).
 * ``schema_info`` holds the schema version.  An older file is upgraded in place
   by the steps in ``MIGRATIONS``; a newer one, or a DuckDB file that is not a
-  reconcile store, is refused.
+  reconcile store, is refused.  A rename in the code is not a schema step: two
+  columns keep their first names, ``runs.kind`` (a run's domain) and
+  ``booking_matches.how`` (``matched_by``), so that stores written before the
+  renames open as they are, read-only too; the SQL that reads them says so.
 * A file already loaded (same kind and SHA-256) is not loaded again, and a
   record the store already holds is collapsed, so an overlapping export or a
   cron retry adds nothing.  Re-running a window replaces that window's findings
