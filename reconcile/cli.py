@@ -21,8 +21,8 @@ import click
 import duckdb
 
 from reconcile import __version__, pipeline, report
+from reconcile.checks import SEVERITIES, CheckEngine
 from reconcile.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_OK, InputError
-from reconcile.findings import SEVERITIES, Checks
 from reconcile.pipeline import Job, Stages, run_job
 from reconcile.store import HISTORY_COLUMNS, Engine, machine_cores
 from reconcile.trace import as_document, render_text
@@ -174,7 +174,7 @@ def engine_options(command):
 def checks_options(command):
     """--engine / --spark-master: where the scope and the checks run."""
     return option_group(
-        click.option("--engine", "checks_engine", type=click.Choice(["duckdb", "spark"]),
+        click.option("--engine", "check_engine", type=click.Choice(["duckdb", "spark"]),
                      default="duckdb", show_default=True,
                      help="Run the scope and the checks in DuckDB, or as Spark SQL on a "
                           "SparkSession (needs 'reconcile[spark]' and Java 17)."),
@@ -291,7 +291,8 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
         stages=_stages(common["quiet"]),
         engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
         acks=common["acks"],
-        checks=Checks(common["checks_engine"], common["spark_master"], common["spark_records"]),
+        check_engine=CheckEngine(common["check_engine"], common["spark_master"],
+                                 common["spark_records"]),
         **extra,
     )  # fmt: skip
 
@@ -302,7 +303,7 @@ def _run(job: Job, quiet: bool) -> int:
         click.echo(f"reconcile: warning: {outcome.warning}", err=True)
     if not quiet:
         click.echo(
-            f"{outcome.findings} finding(s)"
+            f"{outcome.total_findings} finding(s)"
             + (f" and {outcome.late} late one(s) of earlier nights" if outcome.late else "")
             + f", {outcome.rejects} rejected record(s); "
             f"wrote {outcome.out} (exit {outcome.exit_status})"

@@ -43,8 +43,8 @@ from pathlib import Path
 
 import duckdb
 
+from reconcile.checks import Night
 from reconcile.errors import InputError
-from reconcile.findings import Night
 from reconcile.load import KINDS
 from reconcile.resources import sql
 from reconcile.text import money
@@ -526,7 +526,7 @@ BACKLOG_ITEMS = 10  # the oldest and the largest items listed by name
 _BACKLOG = """
     FROM finding_register
     WHERE kind = $domain AND status <> 'resolved' AND last_seen_run = $run_id
-      AND finding_id NOT IN (SELECT finding_id FROM findings)
+      AND finding_id NOT IN (SELECT finding_id FROM window_findings)
       AND finding_id NOT IN (SELECT finding_id FROM late_findings)"""
 
 

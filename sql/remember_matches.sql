@@ -3,7 +3,7 @@
 -- store's column for it is `how`, the name it had before (store_schema.sql).
 -- The latest data decides: a re-run of an older night (an earlier cutoff, fewer
 -- calls) leaves the matches of a later run of the same domain alone (its name is
--- the variable 'domain', set by findings.find).
+-- the variable 'domain', set by checks.find).
 DELETE FROM booking_matches
 WHERE booking_id IN (SELECT booking_id FROM booking_match)
   AND NOT EXISTS (SELECT 1 FROM runs WHERE kind = getvariable('domain')

@@ -16,7 +16,7 @@ FROM focus_bookings b
 WHERE run_booking(b.counterparty_id, b.type, b.created_at);
 
 -- A bet belongs to the window of its first event on either side.  The checks
--- run over every bet in scope and carry that time as `anchor_at`; findings.py keeps the
+-- run over every bet in scope and carry that time as `anchor_at`; checks.py keeps the
 -- window's, and the store uses the rest to tell which old findings still hold.
 CREATE OR REPLACE TEMP TABLE bets AS
 WITH events AS (
