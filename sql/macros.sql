@@ -78,6 +78,15 @@ END;
 CREATE OR REPLACE TEMP MACRO why(field, t, problem) AS
     CASE WHEN problem IS NOT NULL THEN field || ' ' || '''' || left(t, 60) || ''' ' || problem END;
 
+-- "missing user_id", for a field whose value (cleaned, typed) is absent.
+CREATE OR REPLACE TEMP MACRO missing(field, value) AS
+    CASE WHEN value IS NULL THEN 'missing ' || field END;
+
+-- A field every record must have: "missing amount" when its text `t` is empty,
+-- else why it is unusable (the `problem` of why(), NULL when it is fine).
+CREATE OR REPLACE TEMP MACRO required(field, t, problem) AS
+    CASE WHEN clean_id(t) IS NULL THEN 'missing ' || field ELSE why(field, t, problem) END;
+
 -- Money as people write it: at least two decimals, no trailing zeros beyond them.
 -- (No subquery: Spark cannot correlate one inside every join.)
 CREATE OR REPLACE TEMP MACRO two_decimals(s) AS CASE
