@@ -107,52 +107,32 @@ def output_options(command):
     return option_group(*options)(command)
 
 
+def input_option(name: str, help_text: str, required: bool = False):
+    """An input option: a path or a quoted glob, repeated for more files."""
+    return click.option(name, multiple=True, required=required, metavar="PATH|GLOB",
+                        help=help_text)  # fmt: skip
+
+
 def provider_inputs(required: bool):
     """--provider / --ledger / --balances, for ``run`` (required) and ``trace`` (optional)."""
-    options = [
-        click.option(
-            "--provider",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Provider call log: JSON Lines or flat CSV, .gz allowed. Repeat; quote globs.",
-        ),
-        click.option(
-            "--ledger",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Aggregator wallet ledger: CSV (.gz allowed) or Parquet. Repeat for more.",
-        ),
-        click.option(
-            "--balances",
-            multiple=True,
-            metavar="PATH|GLOB",
-            help="Wallet balance snapshots CSV (user_id, currency, balance, as_of). Optional.",
-        ),
-    ]
-    return option_group(*options)
+    return option_group(
+        input_option("--provider", "Provider call log: JSON Lines or flat CSV, .gz allowed. "
+                     "Repeat; quote globs.", required),
+        input_option("--ledger", "Aggregator wallet ledger: CSV (.gz allowed) or Parquet. "
+                     "Repeat for more.", required),
+        input_option("--balances", "Wallet balance snapshots CSV (user_id, currency, balance, "
+                     "as_of). Optional."),
+    )  # fmt: skip
 
 
 def cashback_inputs(required: bool):
     """--make / --accept, for ``cashback`` (required) and ``trace`` (optional)."""
-    options = [
-        click.option(
-            "--make",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Cashback make requests sent: CSV (.gz allowed) or Parquet. Repeat for more.",
-        ),
-        click.option(
-            "--accept",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Accept calls received from the casino: JSON Lines, .gz allowed.",
-        ),
-    ]
-    return option_group(*options)
+    return option_group(
+        input_option("--make", "Cashback make requests sent: CSV (.gz allowed) or Parquet. "
+                     "Repeat for more.", required),
+        input_option("--accept", "Accept calls received from the casino: JSON Lines, .gz "
+                     "allowed.", required),
+    )  # fmt: skip
 
 
 def db_option(help_text: str):
