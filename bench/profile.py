@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reconcile import findings, load, store
+from reconcile import checks, load, store
 from reconcile.resources import sql
 from reconcile.window import Window, parse_duration, parse_instant
 
@@ -81,8 +81,8 @@ def profile_load(con, timer: Timer, day: Path, run_id: int) -> None:
 
 
 def profile_checks(con, timer: Timer, window: Window) -> None:
-    domain = findings.DOMAINS["provider"]
-    findings.bind_parameters(con, window, 0, findings.provider_counterparties(con))
+    domain = checks.DOMAINS["provider"]
+    checks.bind_parameters(con, window, 0, checks.provider_counterparties(con))
     timer.sql_file(con, domain.scope)
     for name in domain.check_files:
         timer(name, lambda n=name: con.execute(f"CREATE OR REPLACE TEMP TABLE f AS {sql(n)}"))

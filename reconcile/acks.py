@@ -26,8 +26,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from reconcile.checks import CHECKS
 from reconcile.errors import InputError
-from reconcile.findings import CHECKS
 from reconcile.resources import sql
 from reconcile.text import money
 

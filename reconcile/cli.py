@@ -21,8 +21,8 @@ import click
 import duckdb
 
 from reconcile import __version__, pipeline, report
+from reconcile.checks import SEVERITIES, CheckEngine
 from reconcile.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_NOT_FOUND, EXIT_OK, InputError
-from reconcile.findings import SEVERITIES, Checks
 from reconcile.pipeline import Job, Stages, run_job
 from reconcile.store import HISTORY_COLUMNS, Engine, machine_cores
 from reconcile.trace import as_document, render_text
@@ -107,52 +107,32 @@ def output_options(command):
     return option_group(*options)(command)
 
 
+def input_option(name: str, help_text: str, required: bool = False):
+    """An input option: a path or a quoted glob, repeated for more files."""
+    return click.option(name, multiple=True, required=required, metavar="PATH|GLOB",
+                        help=help_text)  # fmt: skip
+
+
 def provider_inputs(required: bool):
     """--provider / --ledger / --balances, for ``run`` (required) and ``trace`` (optional)."""
-    options = [
-        click.option(
-            "--provider",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Provider call log: JSON Lines or flat CSV, .gz allowed. Repeat; quote globs.",
-        ),
-        click.option(
-            "--ledger",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Aggregator wallet ledger: CSV (.gz allowed) or Parquet. Repeat for more.",
-        ),
-        click.option(
-            "--balances",
-            multiple=True,
-            metavar="PATH|GLOB",
-            help="Wallet balance snapshots CSV (user_id, currency, balance, as_of). Optional.",
-        ),
-    ]
-    return option_group(*options)
+    return option_group(
+        input_option("--provider", "Provider call log: JSON Lines or flat CSV, .gz allowed. "
+                     "Repeat; quote globs.", required),
+        input_option("--ledger", "Aggregator wallet ledger: CSV (.gz allowed) or Parquet. "
+                     "Repeat for more.", required),
+        input_option("--balances", "Wallet balance snapshots CSV (user_id, currency, balance, "
+                     "as_of). Optional."),
+    )  # fmt: skip
 
 
 def cashback_inputs(required: bool):
     """--make / --accept, for ``cashback`` (required) and ``trace`` (optional)."""
-    options = [
-        click.option(
-            "--make",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Cashback make requests sent: CSV (.gz allowed) or Parquet. Repeat for more.",
-        ),
-        click.option(
-            "--accept",
-            multiple=True,
-            required=required,
-            metavar="PATH|GLOB",
-            help="Accept calls received from the casino: JSON Lines, .gz allowed.",
-        ),
-    ]
-    return option_group(*options)
+    return option_group(
+        input_option("--make", "Cashback make requests sent: CSV (.gz allowed) or Parquet. "
+                     "Repeat for more.", required),
+        input_option("--accept", "Accept calls received from the casino: JSON Lines, .gz "
+                     "allowed.", required),
+    )  # fmt: skip
 
 
 def db_option(help_text: str):
@@ -174,7 +154,7 @@ def engine_options(command):
 def checks_options(command):
     """--engine / --spark-master: where the scope and the checks run."""
     return option_group(
-        click.option("--engine", "checks_engine", type=click.Choice(["duckdb", "spark"]),
+        click.option("--engine", "check_engine", type=click.Choice(["duckdb", "spark"]),
                      default="duckdb", show_default=True,
                      help="Run the scope and the checks in DuckDB, or as Spark SQL on a "
                           "SparkSession (needs 'reconcile[spark]' and Java 17)."),
@@ -291,7 +271,8 @@ def _job(domain: str, inputs: dict, common: dict, **extra) -> Job:
         stages=_stages(common["quiet"]),
         engine=_engine(common["threads"], common["memory_limit"], common["temp_dir"]),
         acks=common["acks"],
-        checks=Checks(common["checks_engine"], common["spark_master"], common["spark_records"]),
+        check_engine=CheckEngine(common["check_engine"], common["spark_master"],
+                                 common["spark_records"]),
         **extra,
     )  # fmt: skip
 
@@ -302,7 +283,7 @@ def _run(job: Job, quiet: bool) -> int:
         click.echo(f"reconcile: warning: {outcome.warning}", err=True)
     if not quiet:
         click.echo(
-            f"{outcome.findings} finding(s)"
+            f"{outcome.total_findings} finding(s)"
             + (f" and {outcome.late} late one(s) of earlier nights" if outcome.late else "")
             + f", {outcome.rejects} rejected record(s); "
             f"wrote {outcome.out} (exit {outcome.exit_status})"

@@ -645,7 +645,9 @@ def normalise_sql(kind: InputKind) -> str:
     """``sql/<normalise>.sql`` with its parts that every kind shares written out from
     the kind's copy columns: ``{{record}}`` (the columns), ``{{copy_hash}}`` and
     ``{{copies}}`` (its rejects, then the exact copies within the input and of
-    records the store holds, each collapsed to the first by file and line)."""
+    records the store holds, each collapsed to the first by file and line, then the
+    view ``new_records``: the typed rows that are neither, with their ``row``id,
+    which the rest of the file stores)."""
     columns, rows, (store, time) = kind.copy_columns, kind.rows, kind.stored_in
     listed = ", ".join(columns)
     same = "\n     AND ".join(
@@ -683,6 +685,13 @@ FROM {rows} r
 JOIN {store} s
   ON {same}
 WHERE r.reject_reason IS NULL{in_range}
+  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+
+-- What the store takes: the records neither rejected nor a copy.
+CREATE OR REPLACE TEMP VIEW new_records AS
+SELECT r.rowid AS row, r.*
+FROM {rows} r
+WHERE r.reject_reason IS NULL
   AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);"""
     return (
         sql(kind.normalise)

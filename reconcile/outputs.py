@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import duckdb
 
-from reconcile import findings, load
+from reconcile import checks, load
 from reconcile.report import (
     ACTIONS,
     LISTED_PER_CHECK,
@@ -41,7 +41,7 @@ REJECT_COLUMNS = ["file", "line", "reason", "raw"]
 
 def list_findings(con: duckdb.DuckDBPyConnection) -> None:
     """Keep the run's findings, the window's and the late ones, in listing order."""
-    con.execute(sql("outputs/listed"), [list(findings.SEVERITIES)])
+    con.execute(sql("outputs/listed"), [list(checks.SEVERITIES)])
 
 
 def batches(con: duckdb.DuckDBPyConnection, query: str, params: list) -> Iterator[tuple]:
@@ -64,7 +64,7 @@ def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list | None = Non
 
 def fails(con: duckdb.DuckDBPyConnection, fail_on: str) -> bool:
     """A finding that counts (not a current acknowledgement) is at or above --fail-on."""
-    return scalar(con, sql("outputs/failing"), [list(findings.SEVERITIES), fail_on])
+    return scalar(con, sql("outputs/failing"), [list(checks.SEVERITIES), fail_on])
 
 
 def check_summaries(con: duckdb.DuckDBPyConnection, domain: str) -> list[CheckSummary]:
@@ -76,8 +76,8 @@ def check_summaries(con: duckdb.DuckDBPyConnection, domain: str) -> list[CheckSu
         counts[check] = counts.get(check, 0) + count
         money_at_issue.setdefault(check, {})[currency] = amount
     ordered = sorted(
-        (c for c in findings.CHECKS.values() if c.domain == domain),
-        key=lambda c: findings.severity_rank(c.severity),
+        (c for c in checks.CHECKS.values() if c.domain == domain),
+        key=lambda c: checks.severity_rank(c.severity),
     )
     return [
         CheckSummary(

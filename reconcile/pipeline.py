@@ -1,8 +1,8 @@
-"""The nightly job, stage by stage: load → find → store → outputs.
+"""The nightly job, stage by stage: load → checks → store → outputs.
 
 One path serves both reconciliations (``reconcile run`` for the provider's
 bets, ``reconcile cashback`` for the casino's cashback): they differ only in
-their inputs and their :class:`~reconcile.findings.Domain`.  The CLI parses
+their inputs and their :class:`~reconcile.checks.Domain`.  The CLI parses
 options into a :class:`Job` and calls this module's small API (:func:`run_job`,
 :func:`trace`, :func:`list_runs`, :func:`acknowledge`); it turns
 :class:`~reconcile.errors.InputError` into exit status 2 (``errors.EXIT_ERROR``).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, acks, findings, load, outputs, report, store
+from reconcile import __version__, acks, checks, load, outputs, report, store
 from reconcile.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from reconcile.trace import Trace, build_trace
 from reconcile.window import Window, make_window, parse_day
@@ -73,13 +73,13 @@ class Job:
     engine: store.Engine = field(default_factory=store.Engine)
     acks: Path | None = None
     recheck: bool = False  # check every record even where a night's scope would do
-    checks: findings.Checks = field(default_factory=findings.Checks)  # --engine
+    check_engine: checks.CheckEngine = field(default_factory=checks.CheckEngine)  # --engine
 
 
 @dataclass
 class Outcome:
     exit_status: int
-    findings: int
+    total_findings: int
     rejects: int
     out: Path
     warning: str | None = None  # something the user must know although the run succeeded
@@ -104,7 +104,7 @@ class Run:
     acks: dict[str, acks.Ack] = field(default_factory=dict)  # the acknowledgements file's
     sources: list[load.SourceFile] = field(default_factory=list)  # set by the load
     counterparties: list[str] = field(default_factory=list)  # the provider's counterparty ids
-    checked: findings.Checked | None = None  # set by the checks
+    checked: checks.Checked | None = None  # set by the checks
 
 
 def resolve_inputs(job: Job) -> dict[str, list[Path]]:
@@ -128,15 +128,15 @@ def reconcile(run: Run) -> None:
         run.sources = load.load_inputs(con, run.inputs, run.record.run_id, stages.note)
         store.commit_load(con)
     if run.window.cutoff is None:
-        run.window = replace(run.window, cutoff=findings.latest_time_seen(con, job.domain))
-    if findings.DOMAINS[job.domain].has_counterparties:
-        run.counterparties = job.counterparties or findings.provider_counterparties(con)
+        run.window = replace(run.window, cutoff=checks.latest_time_seen(con, job.domain))
+    if checks.DOMAINS[job.domain].has_counterparties:
+        run.counterparties = job.counterparties or checks.provider_counterparties(con)
     with stages.stage("checks"):
         night = None
         if not job.recheck:
             night = store.night_of(con, run.record, run.window, job.tolerance, run.counterparties)
-        run.checked = findings.find(con, run.window, job.tolerance, run.counterparties, job.domain,
-                                    night, job.checks)  # fmt: skip
+        run.checked = checks.find(con, run.window, job.tolerance, run.counterparties, job.domain,
+                                  night, job.check_engine)  # fmt: skip
         stages.note(run.checked.describe())
         store.record_findings(con, run.record, run.window, job.tolerance, run.counterparties,
                               list(run.inputs))  # fmt: skip
@@ -147,7 +147,7 @@ def run_job(job: Job) -> Outcome:
     the rest committed apart (``store.commit_load``); a run that fails removes
     what it loaded."""
     # A missing file or a bad acks file is reported before the store is touched.
-    problem = findings.engine_problem(job.checks)
+    problem = checks.engine_problem(job.check_engine)
     if problem:
         raise InputError(problem)
     inputs = resolve_inputs(job)
@@ -203,7 +203,7 @@ def trace(
     input files (a ``--cashback`` id needs the cashback inputs, any other the provider's)."""
     files = {kind: list(paths) for kind, paths in files.items() if paths}
     domain = "cashback" if selector == "cashback" else "provider"
-    needed = findings.DOMAINS[domain].required_inputs
+    needed = checks.DOMAINS[domain].required_inputs
     if db and files:
         raise InputError("give either --db or input files, not both")
     if db:
@@ -274,7 +274,7 @@ def summary_document(run: Run, context: report.ReportContext) -> dict:
     return {
         "tool": "reconcile",
         "version": __version__,
-        "command": findings.DOMAINS[job.domain].presentation.command,
+        "command": checks.DOMAINS[job.domain].presentation.command,
         "generated_at": context.generated_at,
         "window": {
             "label": window.label,
@@ -336,7 +336,7 @@ def history(run: Run) -> report.History:
     acks.apply(con, backlog, run.acks, run.window.cutoff)
     ages = sorted(
         store.backlog_by_age(con, domain, run_id),
-        key=lambda e: (findings.severity_rank(e["severity"]), e["check"]),
+        key=lambda e: (checks.severity_rank(e["severity"]), e["check"]),
     )
     resolved = report.Listing(*store.resolved_by(con, domain, run_id, report.LISTED_PER_CHECK))
     return report.History(nights, report.trend_charts(nights), backlog, ages, resolved)
@@ -349,10 +349,10 @@ def build_context(run: Run) -> report.ReportContext:
     outputs.list_findings(con)
     acks.apply_to_listed(con, run.acks, window.cutoff)
     store.record_statuses(con, run.record)
-    hours = findings.hourly_volume(con, window, job.domain)
-    checks = outputs.check_summaries(con, job.domain)
+    hours = checks.hourly_volume(con, window, job.domain)
+    by_check = outputs.check_summaries(con, job.domain)
     by_status, late = outputs.listings(con)
-    presentation = findings.DOMAINS[job.domain].presentation
+    presentation = checks.DOMAINS[job.domain].presentation
     return report.ReportContext(
         title=presentation.title,
         domain=job.domain,
@@ -366,16 +366,16 @@ def build_context(run: Run) -> report.ReportContext:
         fail_on=job.fail_on,
         exit_status=EXIT_FINDINGS if outputs.fails(con, job.fail_on) else EXIT_OK,
         inputs=input_summaries(con, run.sources, run.record.run_id),
-        totals=findings.totals_per_currency(con, job.domain),
-        totals_columns=list(findings.DOMAINS[job.domain].totals_columns),
-        checks=checks,
+        totals=checks.totals_per_currency(con, job.domain),
+        totals_columns=list(checks.DOMAINS[job.domain].totals_columns),
+        checks=by_check,
         findings_by_status=by_status,
         late_listing=late,
         late_by_window=outputs.late_by_window(con),
         key_columns=list(presentation.key_columns),
         rejects=outputs.reject_count(con, run.record.run_id),
         severity_counts={
-            s: sum(c.count for c in checks if c.severity == s) for s in findings.SEVERITIES
+            s: sum(c.count for c in by_check if c.severity == s) for s in checks.SEVERITIES
         },
         owed=outputs.owed_summary(con),
         volume=report.volume_chart(hours),
@@ -390,7 +390,7 @@ def write_outputs(run: Run) -> Outcome:
     CSVs are read from DuckDB in batches, never held whole."""
     con, job = run.con, run.job
     context = build_context(run)
-    columns = findings.DOMAINS[job.domain].presentation.finding_columns
+    columns = checks.DOMAINS[job.domain].presentation.finding_columns
     summary = summary_document(run, context)
     with report.atomic_directory(job.out) as staging:
         report.write_csv(staging / "findings.csv", columns,

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import jinja2
 
+from reconcile.checks import DOMAINS
 from reconcile.errors import InputError
-from reconcile.findings import DOMAINS
 from reconcile.resources import templates_dir
 from reconcile.text import money
 from reconcile.window import iso
@@ -317,7 +317,7 @@ class History:
 class ReportContext:
     """Everything report.html shows, built by ``pipeline.build_context``.
 
-    ``domain`` is the reconciliation (``provider``, ``cashback``: findings.DOMAINS);
+    ``domain`` is the reconciliation (``provider``, ``cashback``: checks.DOMAINS);
     ``key_columns`` names its identifying columns (bet and transaction for the
     provider run), shown in the findings tables, whose rows are dicts with the
     columns of findings.csv.

@@ -37,8 +37,8 @@ import sqlglot
 from sqlglot import exp
 
 from reconcile import portable
+from reconcile.checks import RECORDS_MARKER
 from reconcile.errors import InputError
-from reconcile.findings import RECORDS_MARKER
 from reconcile.resources import sql
 from reconcile.window import Window
 
@@ -210,7 +210,7 @@ class Runner:
 def bind_parameters(spark, window: Window, tolerance: Decimal, counterparties: list[str],
                     severities: list[tuple[str, str]]) -> None:  # fmt: skip
     """The run's parameters as tables (run_params, run_counterparties,
-    check_severity), as ``findings.bind_parameters`` makes them in DuckDB."""
+    check_severity), as ``checks.bind_parameters`` makes them in DuckDB."""
     from pyspark.sql import types as t
 
     params = t.StructType([
@@ -285,7 +285,7 @@ def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Windo
     spark = session(master)
     folder = records.resolve() if records else Path(tempfile.mkdtemp(prefix="reconcile-spark-"))
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / RECORDS_MARKER).write_text(  # findings.engine_problem refused a folder of others'
+    (folder / RECORDS_MARKER).write_text(  # checks.engine_problem refused a folder of others'
         "written by reconcile --engine spark; each run replaces its table folders\n",
         encoding="utf-8",
     )

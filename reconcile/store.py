@@ -19,7 +19,10 @@ Guarantees of the file:
   file fails at once with a message saying so (nothing is written).
 * ``schema_info`` holds the schema version.  An older file is upgraded in place
   by the steps in ``MIGRATIONS``; a newer one, or a DuckDB file that is not a
-  reconcile store, is refused.
+  reconcile store, is refused.  A rename in the code is not a schema step: two
+  columns keep their first names, ``runs.kind`` (a run's domain) and
+  ``booking_matches.how`` (``matched_by``), so that stores written before the
+  renames open as they are, read-only too; the SQL that reads them says so.
 * A file already loaded (same kind and SHA-256) is not loaded again, and a
   record the store already holds is collapsed, so an overlapping export or a
   cron retry adds nothing.  Re-running a window replaces that window's findings
@@ -40,8 +43,8 @@ from pathlib import Path
 
 import duckdb
 
+from reconcile.checks import Night
 from reconcile.errors import InputError
-from reconcile.findings import Night
 from reconcile.load import KINDS
 from reconcile.resources import sql
 from reconcile.text import money
@@ -523,7 +526,7 @@ BACKLOG_ITEMS = 10  # the oldest and the largest items listed by name
 _BACKLOG = """
     FROM finding_register
     WHERE kind = $domain AND status <> 'resolved' AND last_seen_run = $run_id
-      AND finding_id NOT IN (SELECT finding_id FROM findings)
+      AND finding_id NOT IN (SELECT finding_id FROM window_findings)
       AND finding_id NOT IN (SELECT finding_id FROM late_findings)"""
 
 

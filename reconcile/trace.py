@@ -23,7 +23,9 @@ from reconcile.text import money, visible
 from reconcile.window import iso
 
 SELECTORS = ("bet", "tx", "request", "session", "user", "cashback")
-HOW = {1: "transaction id", 2: "request id", 3: "bet and type"}
+#: How a booking matched its call (``matched_by``, sql/scope.sql; the store's
+#: ``booking_matches.how``).
+MATCHED_BY = {1: "transaction id", 2: "request id", 3: "bet and type"}
 TX_FIELDS = (("tx", "transaction_id"), ("bet tx", "bet_transaction_id"),
              ("win tx", "win_transaction_id"))  # fmt: skip
 WIDTH = 80
@@ -36,7 +38,7 @@ CALL_COLUMNS = (
 BOOKING_COLUMNS = (
     "booking_id", "created_at", "type", "transaction_id", "request_id", "counterparty_id",
     "session_id", "user_id", "currency", "bet_id", "amount", "balance_before", "balance_after",
-    "matched_call", "matched_how",
+    "matched_call", "matched_by",
 )  # fmt: skip
 FINDING_COLUMNS = (
     "finding_id", "check", "severity", "status", "bet_id", "transaction_id", "user_id",
@@ -75,21 +77,21 @@ def _fetch(con: duckdb.DuckDBPyConnection, query: str, params: list, names) -> l
 def _bets_of(con: duckdb.DuckDBPyConnection, selector: str, value: str) -> list[str]:
     if selector == "bet":
         return [value]
-    call_match = {
+    calls_named = {
         "tx": "? IN (transaction_id, bet_transaction_id, win_transaction_id)",
         "request": "request_id = ?",
         "session": "session_id = ?",
         "user": "session_id IN (SELECT session_id FROM bookings WHERE user_id = ?)",
     }[selector]
-    booking_match = {
+    bookings_named = {
         "tx": "transaction_id = ?",
         "request": "request_id = ?",
         "session": "session_id = ?",
         "user": "user_id = ?",
     }[selector]
     rows = con.execute(
-        f"""SELECT bet_id FROM calls WHERE bet_id IS NOT NULL AND {call_match}
-            UNION SELECT bet_id FROM bookings WHERE bet_id IS NOT NULL AND {booking_match}""",
+        f"""SELECT bet_id FROM calls WHERE bet_id IS NOT NULL AND {calls_named}
+            UNION SELECT bet_id FROM bookings WHERE bet_id IS NOT NULL AND {bookings_named}""",
         [value, value],
     ).fetchall()
     return sorted(row[0] for row in rows)
@@ -119,7 +121,7 @@ def build_trace(
         con,
         f"""SELECT b.booking_id, b.created_at, b.type, b.transaction_id, b.request_id,
                    b.counterparty_id, b.session_id, b.user_id, b.currency, b.bet_id, b.amount,
-                   b.balance_before, b.balance_after, m.call_id, m.how
+                   b.balance_before, b.balance_after, m.call_id, m.how AS matched_by
             FROM bookings b LEFT JOIN booking_matches m ON m.booking_id = b.booking_id
             WHERE b.bet_id IN (SELECT unnest(?::VARCHAR[])) OR ({extra_booking})
             ORDER BY b.created_at, b.booking_id LIMIT ?""",
@@ -214,10 +216,8 @@ def _booking_lines(booking: dict, call_times: dict[int, datetime]) -> list[str]:
     chain = f"{money(booking['balance_before'])} → {money(booking['balance_after'])}"
     lines = [head, *_indented(f"tx {booking['transaction_id']} · balance {chain}")]
     if booking["matched_call"] is not None:
-        at = call_times.get(booking["matched_call"])
-        lines += _indented(
-            f"matched the call at {_when(at)[11:] if at else '?'} by {HOW[booking['matched_how']]}"
-        )
+        at, by = call_times.get(booking["matched_call"]), MATCHED_BY[booking["matched_by"]]
+        lines += _indented(f"matched the call at {_when(at)[11:] if at else '?'} by {by}")
     elif booking["type"] == "ADJUSTMENT":
         lines += _indented("manual adjustment")
     else:
@@ -322,7 +322,7 @@ def as_document(trace: Trace) -> dict:
         "selector": trace.selector,
         "value": trace.value,
         "calls": trace.calls,
-        "bookings": [b | {"matched_how": HOW.get(b["matched_how"])} for b in trace.bookings],
+        "bookings": [b | {"matched_by": MATCHED_BY.get(b["matched_by"])} for b in trace.bookings],
         "makes": trace.makes,
         "accepts": trace.accepts,
         "findings": trace.findings,

@@ -45,6 +45,7 @@ __all__ = [
     "write_ledger_parquet",
     "write_provider_csv",
     "write_provider_jsonl",
+    "write_provider_log",
 ]
 
 CHECKS = (
@@ -1518,6 +1519,25 @@ def _plan_extras(
     return plan, sources
 
 
+def _write_planned(
+    w, records: list[dict], plan: dict[int, list[tuple]], sources: set[int]
+) -> WriteResult:
+    """Write each record with writer ``w``, each followed by the exact duplicates and
+    garbage records that ``plan`` (:func:`_plan_extras`) puts after it; a duplicate
+    repeats the record as written (``sources`` are the ones to keep)."""
+    saved: dict[int, object] = {}
+    for i, record in enumerate(records):
+        written = w.write(record)
+        if i in sources:
+            saved[i] = written
+        for extra in plan.get(i, ()):
+            if extra[0] == "dup":
+                w.duplicate(saved[extra[1]], flip=extra[2] == 0)
+            else:
+                w.garbage(records[extra[1]], extra[2])
+    return w.out.close()
+
+
 # ---- provider JSON Lines
 
 
@@ -1696,40 +1716,28 @@ def night_of(
     )  # fmt: skip
 
 
-def write_provider_jsonl(
-    scenario: Scenario,
-    path: str | Path,
-    *,
-    gzip: bool = False,
-    dirty: bool = False,
-    dup_lines: int = 0,
-    rng_seed: int = 0,
-    calls: Iterable[dict] | None = None,
-) -> WriteResult:
-    """The provider log as JSON Lines (spec 2.1); ``calls`` writes a subset."""
-    records = list(scenario.calls if calls is None else calls)
-    w = _JsonlWriter(path, gz=gzip, rng_seed=rng_seed)
-    kinds = ["broken json", "bad amount", "missing bet_id", "bad timestamp"] if dirty else []
-    plan, sources = _plan_extras(
-        random.Random(f"jsonl-plan:{rng_seed}"), records, dup_lines, kinds, _call_eligible
-    )
-    saved: dict[int, str] = {}
-    for i, c in enumerate(records):
-        line = w.write(c)
-        if i in sources:
-            saved[i] = line
-        for extra in plan.get(i, ()):
-            if extra[0] == "dup":
-                w.duplicate(saved[extra[1]], flip=extra[2] == 0)
-            else:
-                w.garbage(records[extra[1]], extra[2])
-    return w.out.close()
-
-
 # ---- provider CSV
 
 
-class _ProviderCsvWriter:
+class _CsvRows:
+    """A CSV writer's records: ``fields(record, mutate)`` makes a record's row (a
+    garbage record's when ``mutate`` names the kind), ``out`` writes it."""
+
+    out: _Out
+
+    def fields(self, record: dict, mutate: str | None = None) -> list[str]:
+        raise NotImplementedError
+
+    def write(self, record: dict) -> list[str]:
+        row = self.fields(record)
+        self.out.row(row)
+        return row
+
+    def garbage(self, record: dict, kind: str) -> None:
+        self.out.row(self.fields(record, mutate=kind), reject=kind)
+
+
+class _ProviderCsvWriter(_CsvRows):
     def __init__(self, path, *, gz: bool, rng_seed: int) -> None:
         self.out = _Out(path, gz=gz)
         self.rng = random.Random(f"pcsv:{rng_seed}")
@@ -1769,14 +1777,6 @@ class _ProviderCsvWriter:
             row = row[:7]
         return row
 
-    def write(self, c: dict) -> list[str]:
-        row = self.fields(c)
-        self.out.row(row)
-        return row
-
-    def garbage(self, c: dict, kind: str) -> None:
-        self.out.row(self.fields(c, mutate=kind), reject=kind)
-
     def duplicate(self, row: list[str], flip: bool) -> None:
         if flip:
             row = list(row)
@@ -1788,9 +1788,20 @@ class _ProviderCsvWriter:
         self.out.row(row, dup=True)
 
 
-def write_provider_csv(
+#: The provider log's forms: the writer, the seed of the plan of extra lines, and
+#: the garbage records a dirty file holds (in the plan's order).
+_PROVIDER_FORMS = {
+    "jsonl": (_JsonlWriter, "jsonl-plan",
+              ["broken json", "bad amount", "missing bet_id", "bad timestamp"]),
+    "csv": (_ProviderCsvWriter, "pcsv-plan",
+            ["short row", "bad amount", "missing bet_id", "bad timestamp"]),
+}  # fmt: skip
+
+
+def write_provider_log(
     scenario: Scenario,
     path: str | Path,
+    form: str,
     *,
     gzip: bool = False,
     dirty: bool = False,
@@ -1798,30 +1809,30 @@ def write_provider_csv(
     rng_seed: int = 0,
     calls: Iterable[dict] | None = None,
 ) -> WriteResult:
-    """The provider log as flat CSV (spec 2.1); timestamps as epoch ms or ISO."""
+    """The provider log (spec 2.1) as ``jsonl`` (JSON Lines) or ``csv`` (flat CSV,
+    timestamps as epoch ms or ISO); ``calls`` writes a subset."""
+    writer, plan_seed, garbage = _PROVIDER_FORMS[form]
     records = list(scenario.calls if calls is None else calls)
-    w = _ProviderCsvWriter(path, gz=gzip, rng_seed=rng_seed)
-    kinds = ["short row", "bad amount", "missing bet_id", "bad timestamp"] if dirty else []
-    plan, sources = _plan_extras(
-        random.Random(f"pcsv-plan:{rng_seed}"), records, dup_lines, kinds, _call_eligible
-    )
-    saved: dict[int, list[str]] = {}
-    for i, c in enumerate(records):
-        row = w.write(c)
-        if i in sources:
-            saved[i] = row
-        for extra in plan.get(i, ()):
-            if extra[0] == "dup":
-                w.duplicate(saved[extra[1]], flip=extra[2] == 0)
-            else:
-                w.garbage(records[extra[1]], extra[2])
-    return w.out.close()
+    w = writer(path, gz=gzip, rng_seed=rng_seed)
+    rng = random.Random(f"{plan_seed}:{rng_seed}")
+    plan = _plan_extras(rng, records, dup_lines, garbage if dirty else [], _call_eligible)
+    return _write_planned(w, records, *plan)
+
+
+def write_provider_jsonl(scenario: Scenario, path: str | Path, **options) -> WriteResult:
+    """The provider log as JSON Lines: :func:`write_provider_log`."""
+    return write_provider_log(scenario, path, "jsonl", **options)
+
+
+def write_provider_csv(scenario: Scenario, path: str | Path, **options) -> WriteResult:
+    """The provider log as flat CSV: :func:`write_provider_log`."""
+    return write_provider_log(scenario, path, "csv", **options)
 
 
 # ---- ledger CSV
 
 
-class _LedgerCsvWriter:
+class _LedgerCsvWriter(_CsvRows):
     def __init__(
         self,
         path,
@@ -1879,14 +1890,6 @@ class _LedgerCsvWriter:
             row = row[:6]
         return row
 
-    def write(self, bk: dict) -> list[str]:
-        row = self.fields(bk)
-        self.out.row(row)
-        return row
-
-    def garbage(self, bk: dict, kind: str) -> None:
-        self.out.row(self.fields(bk, mutate=kind), reject=kind)
-
     def duplicate(self, row: list[str], flip: bool) -> None:
         if flip:  # the same instant written with the other zone designator
             row = list(row)
@@ -1932,20 +1935,9 @@ def write_ledger_csv(
         rng_seed=rng_seed,
     )
     kinds = ["missing bet_id", "bad amount", "short row", "bad timestamp"] if dirty else []
-    plan, sources = _plan_extras(
-        random.Random(f"ledger-plan:{rng_seed}"), records, dup_rows, kinds, _booking_eligible
-    )
-    saved: dict[int, list[str]] = {}
-    for i, bk in enumerate(records):
-        row = w.write(bk)
-        if i in sources:
-            saved[i] = row
-        for extra in plan.get(i, ()):
-            if extra[0] == "dup":
-                w.duplicate(saved[extra[1]], flip=extra[2] == 0)
-            else:
-                w.garbage(records[extra[1]], extra[2])
-    return w.out.close()
+    rng = random.Random(f"ledger-plan:{rng_seed}")
+    plan = _plan_extras(rng, records, dup_rows, kinds, _booking_eligible)
+    return _write_planned(w, records, *plan)
 
 
 def write_ledger_parquet(

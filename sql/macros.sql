@@ -61,8 +61,6 @@ CREATE OR REPLACE TEMP MACRO money_problem_of(t, m) AS CASE
     WHEN m IS NULL THEN 'is too large'
 END;
 
-CREATE OR REPLACE TEMP MACRO money_problem(t) AS money_problem_of(t, parse_money(t));
-
 -- Why a present time is unusable; `ts` is parse_time(t).
 CREATE OR REPLACE TEMP MACRO time_problem_of(t, ts) AS CASE
     WHEN clean_id(t) IS NULL THEN NULL
@@ -72,8 +70,6 @@ CREATE OR REPLACE TEMP MACRO time_problem_of(t, ts) AS CASE
     WHEN NOT time_in_range(ts) THEN 'is outside the years 2000-2099'
 END;
 
-CREATE OR REPLACE TEMP MACRO time_problem(t) AS time_problem_of(t, parse_time(t));
-
 CREATE OR REPLACE TEMP MACRO int_problem(t) AS CASE
     WHEN clean_id(t) IS NOT NULL AND TRY_CAST(trim(t) AS INTEGER) IS NULL THEN 'is not a whole number'
 END;
@@ -81,6 +77,15 @@ END;
 -- "bet_amount '12,5' is not a number"
 CREATE OR REPLACE TEMP MACRO why(field, t, problem) AS
     CASE WHEN problem IS NOT NULL THEN field || ' ' || '''' || left(t, 60) || ''' ' || problem END;
+
+-- "missing user_id", for a field whose value (cleaned, typed) is absent.
+CREATE OR REPLACE TEMP MACRO missing(field, value) AS
+    CASE WHEN value IS NULL THEN 'missing ' || field END;
+
+-- A field every record must have: "missing amount" when its text `t` is empty,
+-- else why it is unusable (the `problem` of why(), NULL when it is fine).
+CREATE OR REPLACE TEMP MACRO required(field, t, problem) AS
+    CASE WHEN clean_id(t) IS NULL THEN 'missing ' || field ELSE why(field, t, problem) END;
 
 -- Money as people write it: at least two decimals, no trailing zeros beyond them.
 -- (No subquery: Spark cannot correlate one inside every join.)
@@ -94,12 +99,6 @@ CREATE OR REPLACE TEMP MACRO money_text(d) AS CASE
     WHEN d IS NULL THEN 'none'
     ELSE two_decimals(rtrim(rtrim(CAST(d AS VARCHAR), '0'), '.'))
 END;
-
--- The time from one moment to a later one in seconds ("85.127 s"), rather than an
--- interval cast to text, which each engine writes its own way.
-CREATE OR REPLACE TEMP MACRO seconds_text(from_t, to_t) AS
-    rtrim(rtrim(CAST(CAST(epoch_us(to_t) - epoch_us(from_t) AS DECIMAL(18, 0)) * 0.000001
-                     AS VARCHAR), '0'), '.') || ' s';
 
 CREATE OR REPLACE TEMP MACRO time_text(t) AS CASE
     WHEN millisecond(t) % 1000 = 0 THEN strftime(CAST(t AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ')

@@ -24,13 +24,10 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN clean_id(logged_at_text) IS NULL THEN 'missing loggedAt' END,
-        why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at)),
-        CASE WHEN clean_id(error_code_text) IS NULL THEN 'missing ErrorCode' END,
-        why('ErrorCode', error_code_text, int_problem(error_code_text)),
-        CASE WHEN cashback_id IS NULL THEN 'missing Value.CashbackId' END,
-        CASE WHEN clean_id(transaction_type_text) IS NULL
-             THEN 'missing Value.TransactionType' END,
+        required('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at)),
+        required('ErrorCode', error_code_text, int_problem(error_code_text)),
+        missing('Value.CashbackId', cashback_id),
+        missing('Value.TransactionType', clean_id(transaction_type_text)),
         CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
              THEN 'Value.TransactionType ''' || left(transaction_type_text, 20)
                   || ''' is not 1 or -1' END,
@@ -46,8 +43,8 @@ FROM typed;
 
 DROP TABLE raw_accepts;
 
--- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
--- kind's copy columns).
+-- Rejects, then exact copies collapsed, and the view new_records
+-- (load.normalise_sql writes them out from the kind's copy columns).
 {{copies}}
 
 INSERT INTO accepts
@@ -55,8 +52,6 @@ SELECT (SELECT coalesce(max(accept_id), 0) FROM accepts)
            + row_number() OVER (ORDER BY logged_at, file_id, line),
        file_id, line, logged_at, error_code, message, cashback_id, partner_user_id,
        partner_transaction_id, transaction_type, amount, tax_amount, http_status, error
-FROM accept_rows r
-WHERE reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+FROM new_records;
 
 DROP TABLE accept_rows;

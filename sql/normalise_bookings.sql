@@ -23,21 +23,17 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN transaction_id IS NULL THEN 'missing transaction_id' END,
-        CASE WHEN clean_id(created_at_text) IS NULL THEN 'missing created_at' END,
-        why('created_at', created_at_text, time_problem_of(created_at_text, created_at)),
-        CASE WHEN clean_id(type_text) IS NULL THEN 'missing type' END,
+        missing('transaction_id', transaction_id),
+        required('created_at', created_at_text, time_problem_of(created_at_text, created_at)),
+        missing('type', clean_id(type_text)),
         CASE WHEN type NOT IN ('PAYIN', 'PAYOUT', 'REFUND', 'ADJUSTMENT')
              THEN 'unknown type ''' || left(type_text, 60) || '''' END,
-        CASE WHEN user_id IS NULL THEN 'missing user_id' END,
-        CASE WHEN clean_id(amount_text) IS NULL THEN 'missing amount' END,
-        why('amount', amount_text, money_problem_of(amount_text, amount)),
-        CASE WHEN clean_id(balance_before_text) IS NULL THEN 'missing balance_before' END,
-        why('balance_before', balance_before_text,
-            money_problem_of(balance_before_text, balance_before)),
-        CASE WHEN clean_id(balance_after_text) IS NULL THEN 'missing balance_after' END,
-        why('balance_after', balance_after_text,
-            money_problem_of(balance_after_text, balance_after)),
+        missing('user_id', user_id),
+        required('amount', amount_text, money_problem_of(amount_text, amount)),
+        required('balance_before', balance_before_text,
+                 money_problem_of(balance_before_text, balance_before)),
+        required('balance_after', balance_after_text,
+                 money_problem_of(balance_after_text, balance_after)),
         CASE WHEN bet_id IS NULL AND type <> 'ADJUSTMENT' THEN 'missing bet_id' END,
         CASE WHEN amount < 0 AND type <> 'ADJUSTMENT' THEN 'negative amount for ' || type END
     ) AS reject_reason,
@@ -47,19 +43,17 @@ FROM typed;
 
 DROP TABLE raw_bookings;  -- landed and typed: its memory is better used by what follows
 
--- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
--- kind's copy columns).
+-- Rejects, then exact copies collapsed, and the view new_records
+-- (load.normalise_sql writes them out from the kind's copy columns).
 {{copies}}
 
 -- Ids follow time, then transaction id, then file and line: worked out on those
 -- columns alone (`row` is the rowid in booking_rows).
 CREATE OR REPLACE TEMP TABLE booking_order AS
-SELECT r.rowid AS row,
+SELECT row,
        (SELECT coalesce(max(booking_id), 0) FROM bookings)
            + row_number() OVER (ORDER BY created_at, transaction_id, file_id, line) AS booking_id
-FROM booking_rows r
-WHERE reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+FROM new_records;
 
 -- The rows to store with their ids, those whose rowid is in [first, last]: load.py
 -- stores them a slice at a time, so that this join stays small however large

@@ -32,7 +32,7 @@ SELECT
         problem,
         CASE WHEN clean_id(event_time_text) IS NULL THEN 'missing time (X-Timestamp)' END,
         why('time', event_time_text, time_problem_of(event_time_text, event_time)),
-        CASE WHEN clean_id(operation_text) IS NULL THEN 'missing operation' END,
+        missing('operation', clean_id(operation_text)),
         CASE WHEN operation NOT IN ('pay-in', 'pay-out', 'pay-in-out', 'refund', 'balance')
              THEN 'unknown operation ''' || left(operation_text, 60) || '''' END,
         CASE WHEN bet_id IS NULL AND operation <> 'balance' THEN 'missing betId' END,
@@ -57,20 +57,18 @@ FROM typed;
 
 DROP TABLE raw_calls;  -- landed and typed: its memory is better used by what follows
 
--- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
--- kind's copy columns: every field the spec defines, after normalisation; loggedAt is
--- left out because the flat CSV form has none).
+-- Rejects, then exact copies collapsed, and the view new_records (load.normalise_sql
+-- writes them out from the kind's copy columns: every field the spec defines, after
+-- normalisation; loggedAt is left out because the flat CSV form has none).
 {{copies}}
 
 -- Ids follow time, then file and line: worked out on those columns alone (`row`
 -- is the rowid in call_rows).
 CREATE OR REPLACE TEMP TABLE call_order AS
-SELECT r.rowid AS row,
+SELECT row,
        (SELECT coalesce(max(call_id), 0) FROM calls)
            + row_number() OVER (ORDER BY event_time, file_id, line) AS call_id
-FROM call_rows r
-WHERE reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+FROM new_records;
 
 -- The records to store with their ids, those whose rowid is in [first, last]:
 -- load.py stores them a slice at a time, so that this join stays small however

@@ -17,17 +17,15 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN cashback_id IS NULL THEN 'missing cashback_id' END,
-        CASE WHEN partner_user_id IS NULL THEN 'missing partner_user_id' END,
-        CASE WHEN clean_id(transaction_type_text) IS NULL THEN 'missing transaction_type' END,
+        missing('cashback_id', cashback_id),
+        missing('partner_user_id', partner_user_id),
+        missing('transaction_type', clean_id(transaction_type_text)),
         CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
              THEN 'transaction_type ''' || left(transaction_type_text, 20) || ''' is not 1 or -1'
         END,
-        CASE WHEN clean_id(amount_text) IS NULL THEN 'missing amount' END,
-        why('amount', amount_text, money_problem_of(amount_text, amount)),
+        required('amount', amount_text, money_problem_of(amount_text, amount)),
         why('tax_amount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
-        CASE WHEN clean_id(sent_at_text) IS NULL THEN 'missing sent_at' END,
-        why('sent_at', sent_at_text, time_problem_of(sent_at_text, sent_at))
+        required('sent_at', sent_at_text, time_problem_of(sent_at_text, sent_at))
     ) AS reject_reason,
     {{record}},
     {{copy_hash}}
@@ -35,8 +33,8 @@ FROM typed;
 
 DROP TABLE raw_makes;
 
--- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
--- kind's copy columns).
+-- Rejects, then exact copies collapsed, and the view new_records
+-- (load.normalise_sql writes them out from the kind's copy columns).
 {{copies}}
 
 INSERT INTO makes
@@ -44,8 +42,6 @@ SELECT (SELECT coalesce(max(make_id), 0) FROM makes)
            + row_number() OVER (ORDER BY sent_at, file_id, line),
        file_id, line, cashback_id, partner_user_id, transaction_type, amount, tax_amount,
        currency, sent_at
-FROM make_rows r
-WHERE reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+FROM new_records;
 
 DROP TABLE make_rows;

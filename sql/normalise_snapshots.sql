@@ -13,11 +13,9 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN user_id IS NULL THEN 'missing user_id' END,
-        CASE WHEN clean_id(balance_text) IS NULL THEN 'missing balance' END,
-        why('balance', balance_text, money_problem_of(balance_text, balance)),
-        CASE WHEN clean_id(as_of_text) IS NULL THEN 'missing as_of' END,
-        why('as_of', as_of_text, time_problem_of(as_of_text, as_of))
+        missing('user_id', user_id),
+        required('balance', balance_text, money_problem_of(balance_text, balance)),
+        required('as_of', as_of_text, time_problem_of(as_of_text, as_of))
     ) AS reject_reason,
     {{record}},
     {{copy_hash}}
@@ -25,14 +23,12 @@ FROM typed;
 
 DROP TABLE raw_snapshots;
 
--- Rejects, then exact copies collapsed (load.normalise_sql writes them out from the
--- kind's copy columns).
+-- Rejects, then exact copies collapsed, and the view new_records
+-- (load.normalise_sql writes them out from the kind's copy columns).
 {{copies}}
 
 INSERT INTO snapshots
 SELECT file_id, line, user_id, currency, balance, as_of
-FROM snapshot_rows r
-WHERE reject_reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM collapsed c WHERE c.file_id = r.file_id AND c.line = r.line);
+FROM new_records;
 
 DROP TABLE snapshot_rows;

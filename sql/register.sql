@@ -1,4 +1,4 @@
--- After the checks of a run (temp tables findings, all_findings, current_run):
+-- After the checks of a run (temp tables window_findings, all_findings, current_run):
 -- keep the window's findings, replace an earlier run of the same window, and
 -- bring the register of findings across nights up to date.
 
@@ -27,12 +27,12 @@ JOIN runs earlier
  AND earlier.cutoff < c.cutoff AND earlier.window_end <= tonight.window_start
  AND a.anchor_at >= earlier.window_start AND a.anchor_at < earlier.window_end
 LEFT JOIN finding_register g ON g.finding_id = a.finding_id
-WHERE a.finding_id NOT IN (SELECT finding_id FROM findings)
+WHERE a.finding_id NOT IN (SELECT finding_id FROM window_findings)
   AND (g.finding_id IS NULL OR g.status = 'resolved' OR g.amount <> a.amount);
 
 INSERT INTO run_findings BY NAME
 SELECT c.run_id, c.window_label, f.*
-FROM findings f CROSS JOIN current_run c;
+FROM window_findings f CROSS JOIN current_run c;
 
 INSERT INTO run_findings BY NAME
 SELECT c.run_id, f.*
@@ -123,7 +123,7 @@ SELECT a.finding_id, c.kind, a."check", a.severity, a.bet_id, a.transaction_id,
 FROM all_findings a CROSS JOIN current_run c
 JOIN runs tonight ON tonight.run_id = c.run_id
 WHERE a.finding_id NOT IN (SELECT finding_id FROM finding_register)
-  AND (a.finding_id IN (SELECT finding_id FROM findings)
+  AND (a.finding_id IN (SELECT finding_id FROM window_findings)
        OR EXISTS (SELECT 1 FROM runs r
                   WHERE r.kind = c.kind AND r.run_id <> c.run_id AND r.cutoff < c.cutoff
                     AND r.window_end <= tonight.window_start

@@ -16,7 +16,7 @@ FROM focus_bookings b
 WHERE run_booking(b.counterparty_id, b.type, b.created_at);
 
 -- A bet belongs to the window of its first event on either side.  The checks
--- run over every bet in scope and carry that time as `anchor_at`; findings.py keeps the
+-- run over every bet in scope and carry that time as `anchor_at`; checks.py keeps the
 -- window's, and the store uses the rest to tell which old findings still hold.
 CREATE OR REPLACE TEMP TABLE bets AS
 WITH events AS (
@@ -66,13 +66,13 @@ SELECT call_id, bet_id, request_id, session_id, counterparty_id, operation, outc
        event_time, http_status, response_code, error, 'REFUND', NULL, NULL, balance
 FROM scope_calls WHERE operation = 'refund';
 
--- Every way a booking and a call of its kind can be tied: 1 by transaction id,
--- 2 by request id, 3 by bet and type.  The matches below take the strongest tie,
+-- Every way a booking and a call of its kind can be tied (`matched_by`): 1 by
+-- transaction id, 2 by request id, 3 by bet and type.  The matches below take the strongest tie,
 -- so a weaker one matters only to a booking or a call that no stronger tie
 -- holds; those are few, so each weaker way joins only them against the other
 -- side (small hash tables, whatever the size of the night).
 CREATE OR REPLACE TEMP TABLE match_candidates AS
-SELECT b.booking_id, k.call_id, k.kind, 1 AS how
+SELECT b.booking_id, k.call_id, k.kind, 1 AS matched_by
 FROM provider_bookings b JOIN call_kinds k ON k.kind = b.type AND k.tx = b.transaction_id;
 
 -- `held`: what the stronger ways tie, as it stands before each weaker way.
@@ -91,7 +91,7 @@ WITH bookings_by AS (
     SELECT * FROM calls_by c
     WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.call_id = c.call_id AND h.kind = c.kind)
 )
-SELECT b.booking_id, c.call_id, c.kind, way AS how
+SELECT b.booking_id, c.call_id, c.kind, way AS matched_by
 FROM untied_bookings b JOIN calls_by c ON c.kind = b.kind AND c.tie = b.tie
 UNION ALL  -- the rest: an untied call with a held booking
 SELECT b.booking_id, c.call_id, c.kind, way
@@ -108,10 +108,11 @@ DROP TABLE held;
 -- need of that call (one join fewer in matched_bookings, which held three hash
 -- tables at once and ran out of memory on large nights).
 CREATE OR REPLACE TEMP TABLE booking_match AS
-SELECT booking_id, call_id, how, operation, outcome, sent_amount, request_id
-FROM (SELECT m.booking_id, m.call_id, m.how, k.operation, k.outcome, k.sent_amount, k.request_id,
+SELECT booking_id, call_id, matched_by, operation, outcome, sent_amount, request_id
+FROM (SELECT m.booking_id, m.call_id, m.matched_by, k.operation, k.outcome, k.sent_amount,
+             k.request_id,
              row_number() OVER (PARTITION BY m.booking_id
-                                ORDER BY m.how, k.outcome <> 'success', k.event_time DESC,
+                                ORDER BY m.matched_by, k.outcome <> 'success', k.event_time DESC,
                                          m.call_id DESC) AS nth
       FROM match_candidates m JOIN call_kinds k ON k.call_id = m.call_id AND k.kind = m.kind)
 WHERE nth = 1;
@@ -119,10 +120,10 @@ WHERE nth = 1;
 -- The booking a call matched (for the balance it reported): the strongest tie,
 -- then the latest booking.
 CREATE OR REPLACE TEMP TABLE call_match AS
-SELECT call_id, kind, booking_id, how
-FROM (SELECT m.call_id, m.kind, m.booking_id, m.how,
+SELECT call_id, kind, booking_id, matched_by
+FROM (SELECT m.call_id, m.kind, m.booking_id, m.matched_by,
              row_number() OVER (PARTITION BY m.call_id, m.kind
-                                ORDER BY m.how, b.created_at DESC, m.booking_id DESC) AS nth
+                                ORDER BY m.matched_by, b.created_at DESC, m.booking_id DESC) AS nth
       FROM match_candidates m JOIN provider_bookings b ON b.booking_id = m.booking_id)
 WHERE nth = 1;
 
@@ -133,7 +134,7 @@ DROP TABLE match_candidates;
 -- A booking with the call it matched (its bet's window is in bet_facts: one hash
 -- table at a time, here as in booking_match).
 CREATE OR REPLACE TEMP TABLE matched_bookings AS
-SELECT b.*, m.how AS matched_by, m.call_id, m.operation AS call_operation,
+SELECT b.*, m.matched_by, m.call_id, m.operation AS call_operation,
        m.outcome AS call_outcome, m.sent_amount, m.request_id AS call_request_id
 FROM provider_bookings b
 LEFT JOIN booking_match m ON m.booking_id = b.booking_id;

@@ -97,11 +97,15 @@ CREATE TABLE IF NOT EXISTS accepts (
 );
 
 -- Which provider call each booking matched, and how (1 transaction id, 2 request
--- id, 3 bet and type), as of the latest run: what `reconcile trace` shows.
+-- id, 3 bet and type), as of the latest run: what `reconcile trace` shows.  `how`
+-- is what the code calls `matched_by` (sql/scope.sql, the trace): the column keeps
+-- its first name, like runs.kind, so that the rename needs no schema step (a store
+-- written before it opens as it is, read-only too, and stays readable by the
+-- reconcile that wrote it).
 CREATE TABLE IF NOT EXISTS booking_matches (
     booking_id BIGINT NOT NULL,
     call_id    BIGINT NOT NULL,
-    how        INTEGER NOT NULL
+    how        INTEGER NOT NULL  -- matched_by
 );
 
 -- Each run's findings (its window's, and the late ones of earlier windows),

@@ -42,7 +42,7 @@ from records import (
 )
 from ruamel.yaml import YAML
 
-from reconcile.findings import CHECKS, at_or_above
+from reconcile.checks import CHECKS, at_or_above
 
 CASES = Path(__file__).resolve().parent / "cases"
 DAY = datetime(2026, 11, 22, tzinfo=UTC)

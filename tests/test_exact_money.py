@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.findings import find, latest_time_seen, provider_counterparties
+from reconcile.checks import find, latest_time_seen, provider_counterparties
 from reconcile.load import load_inputs
 from reconcile.store import begin_run, open_store
 from reconcile.window import Window
@@ -77,7 +77,7 @@ def test_amount_differences_are_exact(tmp_path_factory, pairs):
     found = {
         (bet, amount)
         for bet, amount in con.execute(
-            """SELECT bet_id, amount FROM findings WHERE "check" = 'amount_mismatch'"""
+            """SELECT bet_id, amount FROM window_findings WHERE "check" = 'amount_mismatch'"""
         ).fetchall()
     }
     expected = {
@@ -87,6 +87,6 @@ def test_amount_differences_are_exact(tmp_path_factory, pairs):
     }
     assert found == expected
     others = con.execute(
-        """SELECT DISTINCT "check" FROM findings WHERE "check" <> 'amount_mismatch'"""
+        """SELECT DISTINCT "check" FROM window_findings WHERE "check" <> 'amount_mismatch'"""
     ).fetchall()
     assert others == []

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+import records
 from conftest import read_csv, run_cli
 
 from simulate.provider import write_fixture_set
@@ -199,6 +201,64 @@ def test_a_rerun_shows_the_nights_rejects_again(hostile_night, day):
     again = reasons_by_line(out, hostile_night["path"])
     assert again == reasons_by_line(hostile_night["out"], hostile_night["path"])
     assert len(again) == len(UNREADABLE)
+
+
+# A field every record must have, left blank: one reject naming it (each file holds
+# one complete record, loaded, and one record per blank field).
+LEDGER_ROW = {"transaction_id": "t1", "created_at": "2026-11-22T10:00:00Z",
+              "counterparty_id": "cp1", "session_id": "s1", "user_id": "u1", "currency": "EUR",
+              "type": "PAYIN", "bet_id": "b1", "amount": "10", "balance_before": "100",
+              "balance_after": "90", "request_id": "r1"}  # fmt: skip
+SNAPSHOT_ROW = {"user_id": "u1", "currency": "EUR", "balance": "90",
+                "as_of": "2026-11-22T12:00:00Z"}  # fmt: skip
+MAKE_ROW = {"cashback_id": "7", "partner_user_id": "u1", "transaction_type": "1",
+            "amount": "5", "currency": "EUR", "sent_at": "2026-11-22T10:00:00Z"}  # fmt: skip
+BLANK = {
+    "ledger": ["transaction_id", "created_at", "type", "user_id", "amount", "balance_before",
+               "balance_after"],
+    "balances": ["user_id", "balance", "as_of"],
+    "make": ["cashback_id", "partner_user_id", "transaction_type", "amount", "sent_at"],
+}  # fmt: skip
+
+
+def blanked(row: dict, fields: list[str]) -> list[dict]:
+    return [row, *({**row, field: ""} for field in fields)]
+
+
+def test_a_blank_required_field_is_a_reject_naming_it(tmp_path):
+    at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    call = records.call_line("pay-in", "b1", at, cp="cp1", rid="r1", tx="t1", balance="90",
+                             betAmount="10")  # fmt: skip
+    provider = records.write_lines(tmp_path / "calls.jsonl", [call])
+    files = {
+        "ledger": (records.LEDGER_COLUMNS, blanked(LEDGER_ROW, BLANK["ledger"])),
+        "balances": (records.BALANCE_COLUMNS, blanked(SNAPSHOT_ROW, BLANK["balances"])),
+        "make": (records.MAKE_COLUMNS, blanked(MAKE_ROW, BLANK["make"])),
+    }
+    paths = {}
+    for kind, (columns, rows) in files.items():
+        paths[kind] = tmp_path / f"{kind}.csv"
+        paths[kind].write_text(records.csv_text(columns, rows), encoding="utf-8")
+    accept = json.loads(records.accept_line("7", 1, "u1", at, amount="5"))
+    body = accept["request"]["body"]
+    accepts = [accept, accept | {"loggedAt": ""},
+               {**accept, "request": {**accept["request"], "body": {
+                   k: v for k, v in body.items() if k != "ErrorCode"}}},
+               *({**accept, "request": {**accept["request"], "body": {**body, "Value": {
+                   k: v for k, v in body["Value"].items() if k != key}}}}
+                 for key in ("CashbackId", "TransactionType"))]  # fmt: skip
+    paths["accept"] = records.write_lines(tmp_path / "accept.jsonl", map(json.dumps, accepts))
+
+    run_cli(["run", "--provider", provider, "--ledger", paths["ledger"], "--balances",
+             paths["balances"], *DAY, "--out", tmp_path / "run"], {0, 1})  # fmt: skip
+    run_cli(["cashback", "--make", paths["make"], "--accept", paths["accept"], *DAY,
+             "--out", tmp_path / "cashback"], {0, 1})  # fmt: skip
+    for kind, out in (("ledger", "run"), ("balances", "run"), ("make", "cashback")):
+        reasons = sorted(reasons_by_line(tmp_path / out, paths[kind]).values())
+        assert reasons == sorted(f"missing {field}" for field in BLANK[kind]), kind
+    assert sorted(reasons_by_line(tmp_path / "cashback", paths["accept"]).values()) == [
+        "missing ErrorCode", "missing Value.CashbackId", "missing Value.TransactionType",
+        "missing loggedAt"]  # fmt: skip
 
 
 def test_epoch_seconds_are_read_as_seconds(day, tmp_path):

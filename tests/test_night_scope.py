@@ -32,7 +32,7 @@ import pytest
 from conftest import read_csv, read_summary, run_cli
 from test_store import CP, LEDGER_HEADER, ledger_row
 
-from reconcile import findings
+from reconcile import checks
 from simulate import provider as simulate
 
 FIRST_DAY = date(2026, 10, 1)
@@ -247,9 +247,9 @@ def test_a_stake_young_at_one_cutoff_is_open_at_the_next(nights):
 
 KILLED = """
 import os, sys
-from reconcile import findings, load, report
+from reconcile import checks, load, report
 point = sys.argv[1]
-module, name = {"load": (load, "load_inputs"), "checks": (findings, "find"),
+module, name = {"load": (load, "load_inputs"), "checks": (checks, "find"),
                 "outputs": (report, "write_html")}[point]
 original = getattr(module, name)
 def killed(*args, **kwargs):
@@ -353,7 +353,7 @@ def test_a_run_that_fails_after_its_load_leaves_the_store_as_it_was(
     def out_of_memory(*args, **kwargs):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
 
-    monkeypatch.setattr(findings, "find", out_of_memory)
+    monkeypatch.setattr(checks, "find", out_of_memory)
     result = run_cli([*night1, "--db", db, "--out", tmp_path / "night1"], expect=3)
     assert "out of memory" in result.err
     assert rows() == before

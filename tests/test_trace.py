@@ -23,7 +23,7 @@ SEED, BETS = 13, 300
 WIDTH = 80
 CALL_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  CALL ")
 BOOK_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}  BOOK ")
-MATCHED_HOW = {"transaction id", "request id", "bet and type"}
+MATCHED_BY = {"transaction id", "request id", "bet and type"}
 
 
 @dataclass
@@ -85,7 +85,7 @@ def story(document: dict) -> dict:
         "calls": [(c["event_time"], c["operation"], c["request_id"], c["outcome"],
                    c["transaction_id"]) for c in document["calls"]],
         "bookings": [(b["created_at"], b["type"], b["transaction_id"], b["amount"],
-                      b["matched_how"], requests.get(b["matched_call"]))
+                      b["matched_by"], requests.get(b["matched_call"]))
                      for b in document["bookings"]],
         "findings": sorted((f["check"], f["bet_id"], f["transaction_id"], f["amount"])
                            for f in document["findings"]),
@@ -125,9 +125,9 @@ def test_the_trace_of_a_bet_shows_every_call_booking_and_finding(traced, check):
     assert times == sorted(times), "in time order"
     ours = {c["request_id"] for c in calls}
     for booking in document["bookings"]:
-        assert booking["matched_how"] in MATCHED_HOW | {None}
+        assert booking["matched_by"] in MATCHED_BY | {None}
         if booking["request_id"] in ours:  # a call of this bet asked for it
-            assert booking["matched_how"] is not None, booking
+            assert booking["matched_by"] is not None, booking
     raised = [f for f in document["findings"] if f["check"] == check]
     assert raised, document["findings"]
     key = (check, defect.bet_id, defect.transaction_id, defect.user_id)
@@ -144,17 +144,17 @@ def test_a_booking_shows_the_call_it_matched_and_how(traced):
     calls = {c["call_id"]: c for c in document["calls"]}
     for booking in document["bookings"]:
         call = calls[booking["matched_call"]]
-        if booking["matched_how"] == "transaction id":
+        if booking["matched_by"] == "transaction id":
             assert booking["transaction_id"] in (call["transaction_id"],
                                                  call["bet_transaction_id"],
                                                  call["win_transaction_id"])  # fmt: skip
-        elif booking["matched_how"] == "request id":
+        elif booking["matched_by"] == "request id":
             assert booking["request_id"] == call["request_id"]
         else:
             assert booking["bet_id"] == call["bet_id"]
     payins = sorted((b for b in document["bookings"] if b["type"] == "PAYIN"),
                     key=lambda b: b["created_at"])  # fmt: skip
-    assert [b["matched_how"] for b in payins] == ["request id", "transaction id"]
+    assert [b["matched_by"] for b in payins] == ["request id", "transaction id"]
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from reconcile import findings
+from reconcile import checks
 from reconcile.errors import InputError
 from reconcile.load import redact
 from reconcile.report import safe_cell
@@ -94,8 +94,8 @@ def test_a_check_is_read_from_the_header_of_its_sql_file(tmp_path):
         "-- meaning: A booking arrived after the provider\n--   closed the game session.\n"
         "-- spec: section 4, row 14\n--\n-- what it does, for people\nSELECT 1\n"
     )
-    check = findings.read_check("provider", path)
-    assert check == findings.Check(
+    check = checks.read_check("provider", path)
+    assert check == checks.Check(
         "stale_session", "medium", "Booking on a closed session",
         "A booking arrived after the provider closed the game session.", "provider",
         "section 4, row 14", "checks/stale_session",
@@ -107,7 +107,7 @@ def test_a_check_file_without_a_whole_header_is_refused(tmp_path):
     path = tmp_path / "stale_session.sql"
     path.write_text("-- check: stale_session\n-- title: Booking on a closed session\nSELECT 1\n")
     with pytest.raises(ValueError) as refused:
-        findings.read_check("provider", path)
+        checks.read_check("provider", path)
     assert str(refused.value) == (
         f"{path}: the header needs check, severity, title, meaning, spec (check = the file's "
         "name, severity one of critical, high, medium, low)"

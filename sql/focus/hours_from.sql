@@ -1,7 +1,7 @@
 -- The first hour whose volume a night compares (spec section 9): the earliest
 -- record the night checks again (a bet's first booking, the first booking of a
 -- chain checked again, a snapshot) or the first touched hour, so that every
--- finding of the night has its hour's volume.  findings.py then moves it back
+-- finding of the night has its hour's volume.  checks.py then moves it back
 -- over a run of gap hours just before it, which belongs to the same input_gap.
 SET VARIABLE hours_from = (
     SELECT date_trunc('hour', min(t))

@@ -1,5 +1,5 @@
 -- A night's scope (spec 6.1): only what tonight's data can change is checked.
--- Variables set by findings.py: `since` (the earliest of the last run's cutoff
+-- Variables set by checks.py: `since` (the earliest of the last run's cutoff
 -- less its grace, tonight's cutoff less its grace, and the window's start:
 -- records before it were checked by the last run as they are now, and neither
 -- the grace nor the moving cutoff can change a bet all of whose records are

@@ -1,7 +1,7 @@
 -- One round of a night's bets (sql/focus/night.sql): the records of the bets in
 -- `expanding`, then the bets that a transaction or request id ties to them
 -- (a booking matched to a call of another bet, spec section 4), which the next
--- round takes in; findings.py repeats it until no bet is added.
+-- round takes in; checks.py repeats it until no bet is added.
 INSERT INTO focus_calls
 SELECT * FROM calls
 WHERE bet_id IN (SELECT bet_id FROM expanding)

@@ -12,8 +12,8 @@ SELECT row_number() OVER (
                   f.bet_id, f.transaction_id, f.cashback_id, f.transaction_type, f.user_id
        ) AS position,
        f.* EXCLUDE (anchor_at), r.status, '' AS status_note, true AS counts
-FROM (SELECT findings.*, c.window_label AS "window", false AS late
-      FROM findings CROSS JOIN (SELECT window_label FROM current_run) c
+FROM (SELECT window_findings.*, c.window_label AS "window", false AS late
+      FROM window_findings CROSS JOIN (SELECT window_label FROM current_run) c
       UNION ALL BY NAME
       SELECT * EXCLUDE (window_label), window_label AS "window", true AS late
       FROM late_findings) f

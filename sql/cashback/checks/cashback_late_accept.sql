@@ -6,14 +6,23 @@
 --
 -- cashback_late_accept: the first accept of a make came more than 30 s after it.
 -- Money at issue: the make's amount.
-SELECT 'cashback_late_accept' AS "check", m.cashback_id, m.transaction_type,
-       m.partner_user_id AS user_id, m.currency, m.amount,
-       'first accept came ' || seconds_text(m.first_sent_at, r.first_accept_at)
-           || ' after the make (' || time_text(m.first_sent_at) || '); the limit is 30 s' AS detail,
+WITH answered AS (  -- each make with its first accept and the delay, in seconds
+    SELECT m.*, r.first_accept_at,
+           -- as a decimal, rather than an interval cast to text, which each
+           -- engine writes its own way
+           CAST(epoch_us(r.first_accept_at) - epoch_us(m.first_sent_at) AS DECIMAL(18, 0))
+               * 0.000001 AS delay_seconds
+    FROM cashback_makes m
+    JOIN make_answers r ON r.cashback_id = m.cashback_id AND r.transaction_type = m.transaction_type
+)
+SELECT 'cashback_late_accept' AS "check", a.cashback_id, a.transaction_type,
+       a.partner_user_id AS user_id, a.currency, a.amount,
+       'first accept came ' || rtrim(rtrim(CAST(a.delay_seconds AS VARCHAR), '0'), '.')
+           || ' s after the make (' || time_text(a.first_sent_at) || '); the limit is 30 s'
+           AS detail,
        c.anchor_at AS occurred_at, c.anchor_at, NULL AS key_extra,
        NULL AS counterparty_id, NULL AS session_id,
        'none' AS owed_to, NULL AS correction, 'none' AS action
-FROM cashback_makes m
-JOIN make_answers r ON r.cashback_id = m.cashback_id AND r.transaction_type = m.transaction_type
-JOIN cashback_anchor c ON c.cashback_id = m.cashback_id
-WHERE r.first_accept_at - m.first_sent_at > INTERVAL 30 SECOND
+FROM answered a
+JOIN cashback_anchor c ON c.cashback_id = a.cashback_id
+WHERE a.first_accept_at - a.first_sent_at > INTERVAL 30 SECOND

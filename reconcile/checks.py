@@ -1,4 +1,5 @@
-"""Stage 2, match and find: run the checks of spec section 4 over the loaded tables.
+"""Stage 2, the checks: match calls to bookings and run the checks of spec section 4
+over the loaded tables.
 
 The matching and every check are SQL (``sql/scope.sql``, ``sql/checks/*.sql``);
 this module binds the run's parameters into tables, runs the files, and reads the
@@ -330,9 +331,9 @@ CHECK_QUERY = """SELECT s.severity, r.*
 
 
 @dataclass(frozen=True)
-class Checks:
-    """Which engine runs the scope and the checks: ``duckdb`` (the store's own
-    connection) or ``spark`` (``reconcile/spark.py``, on ``spark_master``)."""
+class CheckEngine:
+    """Which engine runs the scope and the checks (``--engine``): ``duckdb`` (the
+    store's own connection) or ``spark`` (``reconcile/spark.py``, on ``spark_master``)."""
 
     engine: str = "duckdb"
     spark_master: str = "local[2]"
@@ -344,7 +345,7 @@ class Checks:
 RECORDS_MARKER = ".reconcile-records"
 
 
-def engine_problem(engine: Checks) -> str | None:
+def engine_problem(engine: CheckEngine) -> str | None:
     """Why the chosen engine cannot run on this machine (one line), or None."""
     if engine.engine != "spark":
         return None
@@ -367,68 +368,68 @@ def find(
     counterparties: list[str] | None = None,
     domain: str = "provider",
     night: Night | None = None,
-    engine: Checks = Checks(),
+    engine: CheckEngine = CheckEngine(),
 ) -> Checked:
     """Fill ``all_findings`` (everything up to the cutoff, or with a ``night``,
-    what tonight's data can change) and ``findings`` (the window's).
+    what tonight's data can change) and ``window_findings`` (the window's).
 
     ``window.cutoff`` must be set.  Returns how much was checked.  On Spark a
     night is checked whole (the same findings, spec 6.1).
     """
-    checks = DOMAINS[domain]
+    reconciliation = DOMAINS[domain]
     bind_parameters(con, window, tolerance, counterparties or [])
-    night = night if checks.has_night_scope and engine.engine == "duckdb" else None
+    night = night if reconciliation.has_night_scope and engine.engine == "duckdb" else None
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_findings ({FINDING_COLUMNS})")
     severities = [(c.code, c.severity) for c in CHECKS.values()]
     if engine.engine == "spark":
         from reconcile import spark
 
         focus(con, None)  # the (empty) night tables the store reads, as on DuckDB
-        ran = spark.find(con, checks, CHECK_QUERY, window, tolerance, counterparties or [],
+        ran = spark.find(con, reconciliation, CHECK_QUERY, window, tolerance, counterparties or [],
                          severities, engine.spark_master, engine.spark_records)  # fmt: skip
-        counted = Checked(None, ran.bets, ran.chains) if checks.has_night_scope else None
+        counted = Checked(None, ran.bets, ran.chains) if reconciliation.has_night_scope else None
     else:
-        run_checks(con, checks, night, severities)
+        run_checks(con, reconciliation, night, severities)
         counted = None
-    for name in checks.after_checks:
+    for name in reconciliation.after_checks:
         con.execute(sql(name))
-    if checks.remember:
-        con.execute("SET VARIABLE domain = ?", [checks.name])
-        con.execute(sql(checks.remember))
+    if reconciliation.remember:
+        con.execute("SET VARIABLE domain = ?", [reconciliation.name])
+        con.execute(sql(reconciliation.remember))
     con.execute(
         """UPDATE all_findings SET finding_id = finding_id("check", bet_id, transaction_id,
                cashback_id, transaction_type, user_id, key_extra)"""
     )
     con.execute(sql("distinct_finding_ids"))
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE findings AS
+        """CREATE OR REPLACE TEMP TABLE window_findings AS
            SELECT f.* EXCLUDE (key_extra) FROM all_findings f CROSS JOIN run_params p
            WHERE f.anchor_at IS NULL
               OR ((p.window_start IS NULL OR f.anchor_at >= p.window_start)
                   AND (p.window_end IS NULL OR f.anchor_at < p.window_end))"""
     )
-    return counted or checked(con, checks, night)
+    return counted or checked(con, reconciliation, night)
 
 
 def run_checks(
-    con: duckdb.DuckDBPyConnection, checks: Domain, night: Night | None,
+    con: duckdb.DuckDBPyConnection, domain: Domain, night: Night | None,
     severities: list[tuple[str, str]],
 ) -> None:  # fmt: skip
     """The DuckDB engine: the focus, the volume, the scope and every check, in
     the store's connection; the report's totals as ``run_totals``."""
     focus(con, night)
-    if checks.volume:
-        con.execute(sql(checks.volume))
+    if domain.volume:
+        con.execute(sql(domain.volume))
     con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
     con.executemany("INSERT INTO check_severity VALUES (?, ?)", [list(s) for s in severities])
-    con.execute(sql(checks.scope))
-    for name in checks.check_files:
+    con.execute(sql(domain.scope))
+    for name in domain.check_files:
         con.execute(f"INSERT INTO all_findings BY NAME {CHECK_QUERY.format(sql(name))}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE run_totals AS {sql(checks.totals)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE run_totals AS {sql(domain.totals)}")
 
 
-def checked(con: duckdb.DuckDBPyConnection, checks: Domain, night: Night | None) -> Checked:
-    if not checks.has_night_scope:
+def checked(con: duckdb.DuckDBPyConnection, domain: Domain, night: Night | None) -> Checked:
+    if not domain.has_night_scope:
         return Checked(None, None, None)
     bets, chains = con.execute(sql("checked")).fetchall()[0]
     return Checked(night.since if night else None, bets, chains)
