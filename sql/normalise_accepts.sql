@@ -24,21 +24,21 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN clean_id(logged_at_text) IS NULL THEN 'missing loggedAt' END,
+        CASE WHEN missing(logged_at_text, logged_at) THEN 'missing loggedAt' END,
         why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at)),
-        CASE WHEN clean_id(error_code_text) IS NULL THEN 'missing ErrorCode' END,
-        why('ErrorCode', error_code_text, int_problem(error_code_text)),
+        CASE WHEN missing(error_code_text, error_code) THEN 'missing ErrorCode' END,
+        why('ErrorCode', error_code_text, int_problem_of(error_code_text, error_code)),
         CASE WHEN cashback_id IS NULL THEN 'missing Value.CashbackId' END,
-        CASE WHEN clean_id(transaction_type_text) IS NULL
+        CASE WHEN missing(transaction_type_text, transaction_type)
              THEN 'missing Value.TransactionType' END,
         CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
              THEN 'Value.TransactionType ''' || left(transaction_type_text, 20)
                   || ''' is not 1 or -1' END,
-        CASE WHEN error_code = 200 AND clean_id(amount_text) IS NULL
+        CASE WHEN error_code = 200 AND missing(amount_text, amount)
              THEN 'missing Value.Amount in a successful (200) accept' END,
         why('Value.Amount', amount_text, money_problem_of(amount_text, amount)),
         why('Value.TaxAmount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
-        why('response status', http_status_text, int_problem(http_status_text))
+        why('response status', http_status_text, int_problem_of(http_status_text, http_status))
     ) AS reject_reason,
     {{record}},
     {{copy_hash}}

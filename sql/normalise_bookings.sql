@@ -24,18 +24,20 @@ SELECT
     coalesce(
         problem,
         CASE WHEN transaction_id IS NULL THEN 'missing transaction_id' END,
-        CASE WHEN clean_id(created_at_text) IS NULL THEN 'missing created_at' END,
+        CASE WHEN missing(created_at_text, created_at) THEN 'missing created_at' END,
         why('created_at', created_at_text, time_problem_of(created_at_text, created_at)),
-        CASE WHEN clean_id(type_text) IS NULL THEN 'missing type' END,
-        CASE WHEN type NOT IN ('PAYIN', 'PAYOUT', 'REFUND', 'ADJUSTMENT')
-             THEN 'unknown type ''' || left(type_text, 60) || '''' END,
+        CASE WHEN type NOT IN ('PAYIN', 'PAYOUT', 'REFUND', 'ADJUSTMENT') OR type IS NULL
+             THEN CASE WHEN clean_id(type_text) IS NULL THEN 'missing type'
+                       WHEN type IS NOT NULL THEN 'unknown type ''' || left(type_text, 60) || ''''
+                  END
+        END,
         CASE WHEN user_id IS NULL THEN 'missing user_id' END,
-        CASE WHEN clean_id(amount_text) IS NULL THEN 'missing amount' END,
+        CASE WHEN missing(amount_text, amount) THEN 'missing amount' END,
         why('amount', amount_text, money_problem_of(amount_text, amount)),
-        CASE WHEN clean_id(balance_before_text) IS NULL THEN 'missing balance_before' END,
+        CASE WHEN missing(balance_before_text, balance_before) THEN 'missing balance_before' END,
         why('balance_before', balance_before_text,
             money_problem_of(balance_before_text, balance_before)),
-        CASE WHEN clean_id(balance_after_text) IS NULL THEN 'missing balance_after' END,
+        CASE WHEN missing(balance_after_text, balance_after) THEN 'missing balance_after' END,
         why('balance_after', balance_after_text,
             money_problem_of(balance_after_text, balance_after)),
         CASE WHEN bet_id IS NULL AND type <> 'ADJUSTMENT' THEN 'missing bet_id' END,

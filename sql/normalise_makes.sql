@@ -19,14 +19,15 @@ SELECT
         problem,
         CASE WHEN cashback_id IS NULL THEN 'missing cashback_id' END,
         CASE WHEN partner_user_id IS NULL THEN 'missing partner_user_id' END,
-        CASE WHEN clean_id(transaction_type_text) IS NULL THEN 'missing transaction_type' END,
+        CASE WHEN missing(transaction_type_text, transaction_type)
+             THEN 'missing transaction_type' END,
         CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
              THEN 'transaction_type ''' || left(transaction_type_text, 20) || ''' is not 1 or -1'
         END,
-        CASE WHEN clean_id(amount_text) IS NULL THEN 'missing amount' END,
+        CASE WHEN missing(amount_text, amount) THEN 'missing amount' END,
         why('amount', amount_text, money_problem_of(amount_text, amount)),
         why('tax_amount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
-        CASE WHEN clean_id(sent_at_text) IS NULL THEN 'missing sent_at' END,
+        CASE WHEN missing(sent_at_text, sent_at) THEN 'missing sent_at' END,
         why('sent_at', sent_at_text, time_problem_of(sent_at_text, sent_at))
     ) AS reject_reason,
     {{record}},

@@ -14,9 +14,9 @@ SELECT
     coalesce(
         problem,
         CASE WHEN user_id IS NULL THEN 'missing user_id' END,
-        CASE WHEN clean_id(balance_text) IS NULL THEN 'missing balance' END,
+        CASE WHEN missing(balance_text, balance) THEN 'missing balance' END,
         why('balance', balance_text, money_problem_of(balance_text, balance)),
-        CASE WHEN clean_id(as_of_text) IS NULL THEN 'missing as_of' END,
+        CASE WHEN missing(as_of_text, as_of) THEN 'missing as_of' END,
         why('as_of', as_of_text, time_problem_of(as_of_text, as_of))
     ) AS reject_reason,
     {{record}},
