@@ -270,7 +270,9 @@ def _without_line_ends(
         returns = returns[codes[returns] == RETURN]
         dropped.append(returns)
         returns = returns - 1
-    drop = np.sort(np.concatenate(dropped))  # each byte once: LFs, and the CRs before them
+    crs = [found for found in dropped[1:] if len(found)]
+    # each byte once: LFs (in order), and the CRs before them (most files have none)
+    drop = np.sort(np.concatenate([dropped[0], *crs])) if crs else dropped[0]
     keep = np.ones(len(codes), bool)
     keep[drop] = False
     return _Records(codes[keep], ends - np.searchsorted(drop, ends), lines)
@@ -280,7 +282,8 @@ def _without_boms(records: _Records) -> _Records:
     """The records without a byte-order mark at their start: files joined with
     ``cat`` carry one at the start of each part, in the middle of the whole."""
     starts, data = records.starts, records.data
-    room = np.unique(starts[starts + len(BOM) <= len(data)])  # an empty record shares a start
+    room = starts[starts + len(BOM) <= len(data)]
+    room = np.unique(room[data[room] == BOM[0]])  # few; an empty record shares a start
     marked = room[(data[room] == BOM[0]) & (data[room + 1] == BOM[1]) & (data[room + 2] == BOM[2])]
     if not len(marked):
         return records
