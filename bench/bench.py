@@ -16,6 +16,12 @@ RSS is its own:
 * ``reconcile trace --db ... --bet ID`` on the resulting store (process start
   included), the median of a few.
 
+Each process's wall time, peak RSS and CPU seconds (user + system, its
+threads and children included) come from ``wait4``.  ``--reconcile PATH``
+(repeatable) runs another install's ``reconcile`` after the same baseline, in
+the order given: the way to compare code before and after a change on a
+machine whose speed moves between runs.
+
 It checks that the run's findings are exactly the generator's expected.json and
 prints a table; ``--json FILE`` also writes the numbers.
 """
@@ -66,6 +72,7 @@ class Measured:
     wall_s: float
     peak_rss_mb: float
     exit_status: int
+    cpu_s: float = 0.0  # user + system
 
 
 @dataclass
@@ -86,6 +93,7 @@ class Result:
     trace_runs_s: list = field(default_factory=list)
     store_mb: float = 0.0
     settings: str = "defaults"  # of the run
+    reconcile: str = ""  # the executable that ran, when --reconcile named it
 
     @property
     def ratio(self) -> float:
@@ -102,7 +110,9 @@ def measure(command: list[str], **kwargs) -> tuple[Measured, str]:
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", errors="replace")
-    return Measured(round(wall, 2), round(usage.ru_maxrss / 1024, 1), process.returncode), text
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(round(wall, 2), round(usage.ru_maxrss / 1024, 1), process.returncode,
+                    round(cpu, 2)), text  # fmt: skip
 
 
 FORMS = {
@@ -178,7 +188,10 @@ def compare_findings(out: Path, expected: dict) -> tuple[bool, int, str]:
     return not missed and not extra, len(actual), text
 
 
-def bench(bets: int, form: str, work: Path, settings: list[str]) -> Result:
+def bench(
+    bets: int, form: str, work: Path, settings: list[str], programs: list[Path]
+) -> list[Result]:
+    """The baseline, then each program's run and traces, in turn."""
     folder = generated_day(bets, form)
     files = inputs_of(folder)
     expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
@@ -196,12 +209,22 @@ def bench(bets: int, form: str, work: Path, settings: list[str]) -> Result:
             raise SystemExit(f"baseline failed:\n{text}")
         baselines.append(measured)
     baseline = sorted(baselines, key=lambda m: m.wall_s)[len(baselines) // 2]
+    return [
+        run_one(program, bets, form, work, settings, files, expected, baseline, calls, bookings,
+                input_mb)
+        for program in programs
+    ]  # fmt: skip
 
+
+def run_one(
+    program: Path, bets: int, form: str, work: Path, settings: list[str], files: dict,
+    expected: dict, baseline: Measured, calls: int, bookings: int, input_mb: float,
+) -> Result:  # fmt: skip
     store, out = work / f"store-{bets}.duckdb", work / f"out-{bets}"
     for stale in (store, Path(f"{store}.wal")):
         stale.unlink(missing_ok=True)
     run, text = measure(
-        [str(RECONCILE), "run", "--quiet", "--db", str(store),
+        [str(program), "run", "--quiet", "--db", str(store),
          *option_values("--provider", files["calls"]),
          *option_values("--ledger", files["ledger"]),
          *option_values("--balances", files["balances"]),
@@ -221,7 +244,7 @@ def bench(bets: int, form: str, work: Path, settings: list[str]) -> Result:
     bet = next(f["bet_id"] for f in expected["findings"] if f["bet_id"])
     traces = []
     for _ in range(TRACE_REPEATS):
-        traced, text = measure([str(RECONCILE), "trace", "--db", str(store), "--bet", bet])
+        traced, text = measure([str(program), "trace", "--db", str(store), "--bet", bet])
         if traced.exit_status != 0:
             raise SystemExit(f"reconcile trace failed ({traced.exit_status}):\n{text}")
         traces.append(traced.wall_s)
@@ -232,6 +255,7 @@ def bench(bets: int, form: str, work: Path, settings: list[str]) -> Result:
         findings=found, expected_findings=len(expected["findings"]), findings_exact=exact,
         difference=difference, trace_median_s=statistics.median(traces), trace_runs_s=traces,
         store_mb=round(store.stat().st_size / 2**20, 1), settings=" ".join(settings) or "defaults",
+        reconcile="" if program == RECONCILE else str(program),
     )  # fmt: skip
 
 
@@ -256,6 +280,7 @@ def table(results: list[Result]) -> str:
     """A Markdown table, one column per size."""
     rows = [
         ("bets", lambda r: f"{r.bets:,}{'' if r.form == 'plain' else f' ({r.form})'}"),
+        ("reconcile", lambda r: r.reconcile or "this checkout"),
         ("calls + bookings", lambda r: f"{r.calls:,} + {r.bookings:,}"),
         ("input on disk", lambda r: f"{r.input_mb:,.0f} MB"),
         ("baseline: wall (median of 3)", lambda r: f"{r.baseline.wall_s:.1f} s"),
@@ -263,6 +288,8 @@ def table(results: list[Result]) -> str:
         ("run: settings", lambda r: r.settings),
         ("run: wall", lambda r: f"{r.run.wall_s:.1f} s"),
         ("run / baseline", lambda r: f"{r.ratio:.2f}x"),
+        ("run: CPU (user + system)", lambda r: f"{r.run.cpu_s:.1f} s"),
+        ("baseline: CPU", lambda r: f"{r.baseline.cpu_s:.1f} s"),
         ("run: peak RSS", lambda r: f"{r.run.peak_rss_mb:,.0f} MB"),
         ("load: s, rows/s", lambda r: stage(r, "load")),
         ("checks: s, rows/s", lambda r: stage(r, "checks")),
@@ -305,20 +332,27 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="give the run this --threads")
     parser.add_argument("--work", type=Path, default=BENCH / "out", help="stores and outputs")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--reconcile", type=Path, action="append",
+                        help="run this reconcile executable (repeat to compare installs, each "
+                        "after the same baseline, in the order given; default: this "
+                        "checkout's)")  # fmt: skip
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     results = []
     for bets in args.bets or [200_000]:
         settings = ["--memory-limit", args.memory_limit] if args.memory_limit else []
         settings += ["--threads", str(args.threads)] if args.threads else []
-        result = bench(bets, args.form, args.work.resolve(), settings)
-        results.append(result)
-        print(
-            f"{bets:,} bets: run {result.run.wall_s:.1f} s ({result.ratio:.2f}x baseline "
-            f"{result.baseline.wall_s:.1f} s), {result.run.peak_rss_mb:,.0f} MB; findings "
-            f"{'exact' if result.findings_exact else 'DIFFER: ' + result.difference}",
-            file=sys.stderr,
-        )
+        programs = [p.resolve() for p in args.reconcile] if args.reconcile else [RECONCILE]
+        for result in bench(bets, args.form, args.work.resolve(), settings, programs):
+            results.append(result)
+            print(
+                f"{bets:,} bets, {result.reconcile or 'this checkout'}: run "
+                f"{result.run.wall_s:.1f} s ({result.ratio:.2f}x baseline "
+                f"{result.baseline.wall_s:.1f} s), {result.run.cpu_s:.1f} s CPU, "
+                f"{result.run.peak_rss_mb:,.0f} MB; findings "
+                f"{'exact' if result.findings_exact else 'DIFFER: ' + result.difference}",
+                file=sys.stderr,
+            )
     print(f"machine: {machine()}")
     print(f"load average before the last run: {os.getloadavg()[0]:.2f}")
     print(table(results))

@@ -24,18 +24,20 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        required('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at)),
-        required('ErrorCode', error_code_text, int_problem(error_code_text)),
+        required('loggedAt', logged_at_text, logged_at, time_problem_of(logged_at_text, logged_at)),
+        required('ErrorCode', error_code_text, error_code,
+                 int_problem_of(error_code_text, error_code)),
         missing('Value.CashbackId', cashback_id),
-        missing('Value.TransactionType', clean_id(transaction_type_text)),
+        CASE WHEN absent(transaction_type_text, transaction_type)
+             THEN 'missing Value.TransactionType' END,
         CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
              THEN 'Value.TransactionType ''' || left(transaction_type_text, 20)
                   || ''' is not 1 or -1' END,
-        CASE WHEN error_code = 200 AND clean_id(amount_text) IS NULL
+        CASE WHEN error_code = 200 AND absent(amount_text, amount)
              THEN 'missing Value.Amount in a successful (200) accept' END,
         why('Value.Amount', amount_text, money_problem_of(amount_text, amount)),
         why('Value.TaxAmount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
-        why('response status', http_status_text, int_problem(http_status_text))
+        why('response status', http_status_text, int_problem_of(http_status_text, http_status))
     ) AS reject_reason,
     {{record}},
     {{copy_hash}}

@@ -24,15 +24,18 @@ SELECT
     coalesce(
         problem,
         missing('transaction_id', transaction_id),
-        required('created_at', created_at_text, time_problem_of(created_at_text, created_at)),
-        missing('type', clean_id(type_text)),
-        CASE WHEN type NOT IN ('PAYIN', 'PAYOUT', 'REFUND', 'ADJUSTMENT')
-             THEN 'unknown type ''' || left(type_text, 60) || '''' END,
+        required('created_at', created_at_text, created_at,
+                 time_problem_of(created_at_text, created_at)),
+        CASE WHEN type NOT IN ('PAYIN', 'PAYOUT', 'REFUND', 'ADJUSTMENT') OR type IS NULL
+             THEN CASE WHEN clean_id(type_text) IS NULL THEN 'missing type'
+                       WHEN type IS NOT NULL THEN 'unknown type ''' || left(type_text, 60) || ''''
+                  END
+        END,
         missing('user_id', user_id),
-        required('amount', amount_text, money_problem_of(amount_text, amount)),
-        required('balance_before', balance_before_text,
+        required('amount', amount_text, amount, money_problem_of(amount_text, amount)),
+        required('balance_before', balance_before_text, balance_before,
                  money_problem_of(balance_before_text, balance_before)),
-        required('balance_after', balance_after_text,
+        required('balance_after', balance_after_text, balance_after,
                  money_problem_of(balance_after_text, balance_after)),
         CASE WHEN bet_id IS NULL AND type <> 'ADJUSTMENT' THEN 'missing bet_id' END,
         CASE WHEN amount < 0 AND type <> 'ADJUSTMENT' THEN 'negative amount for ' || type END

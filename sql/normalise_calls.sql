@@ -30,15 +30,18 @@ SELECT
     file_id, line,
     coalesce(
         problem,
-        CASE WHEN clean_id(event_time_text) IS NULL THEN 'missing time (X-Timestamp)' END,
+        CASE WHEN absent(event_time_text, event_time) THEN 'missing time (X-Timestamp)' END,
         why('time', event_time_text, time_problem_of(event_time_text, event_time)),
-        missing('operation', clean_id(operation_text)),
         CASE WHEN operation NOT IN ('pay-in', 'pay-out', 'pay-in-out', 'refund', 'balance')
-             THEN 'unknown operation ''' || left(operation_text, 60) || '''' END,
+                  OR operation IS NULL
+             THEN CASE WHEN clean_id(operation_text) IS NULL THEN 'missing operation'
+                       WHEN operation IS NOT NULL
+                       THEN 'unknown operation ''' || left(operation_text, 60) || '''' END
+        END,
         CASE WHEN bet_id IS NULL AND operation <> 'balance' THEN 'missing betId' END,
-        CASE WHEN clean_id(bet_amount_text) IS NULL AND operation IN ('pay-in', 'pay-in-out')
+        CASE WHEN operation IN ('pay-in', 'pay-in-out') AND absent(bet_amount_text, bet_amount)
              THEN 'missing betAmount' END,
-        CASE WHEN clean_id(win_amount_text) IS NULL AND operation IN ('pay-out', 'pay-in-out')
+        CASE WHEN operation IN ('pay-out', 'pay-in-out') AND absent(win_amount_text, win_amount)
              THEN 'missing winAmount' END,
         why('bet_amount', bet_amount_text, money_problem_of(bet_amount_text, bet_amount)),
         why('win_amount', win_amount_text, money_problem_of(win_amount_text, win_amount)),
@@ -47,8 +50,9 @@ SELECT
         CASE WHEN bet_amount < 0 THEN why('bet_amount', bet_amount_text, 'is negative') END,
         CASE WHEN win_amount < 0 THEN why('win_amount', win_amount_text, 'is negative') END,
         CASE WHEN win_odd < 0 THEN why('win_odd', win_odd_text, 'is negative') END,
-        why('http_status', http_status_text, int_problem(http_status_text)),
-        why('response_code', response_code_text, int_problem(response_code_text)),
+        why('http_status', http_status_text, int_problem_of(http_status_text, http_status)),
+        why('response_code', response_code_text,
+            int_problem_of(response_code_text, response_code)),
         why('loggedAt', logged_at_text, time_problem_of(logged_at_text, logged_at))
     ) AS reject_reason,
     logged_at, {{record}},

@@ -19,13 +19,14 @@ SELECT
         problem,
         missing('cashback_id', cashback_id),
         missing('partner_user_id', partner_user_id),
-        missing('transaction_type', clean_id(transaction_type_text)),
+        CASE WHEN absent(transaction_type_text, transaction_type)
+             THEN 'missing transaction_type' END,
         CASE WHEN transaction_type NOT IN (1, -1) OR transaction_type IS NULL
              THEN 'transaction_type ''' || left(transaction_type_text, 20) || ''' is not 1 or -1'
         END,
-        required('amount', amount_text, money_problem_of(amount_text, amount)),
+        required('amount', amount_text, amount, money_problem_of(amount_text, amount)),
         why('tax_amount', tax_amount_text, money_problem_of(tax_amount_text, tax_amount)),
-        required('sent_at', sent_at_text, time_problem_of(sent_at_text, sent_at))
+        required('sent_at', sent_at_text, sent_at, time_problem_of(sent_at_text, sent_at))
     ) AS reject_reason,
     {{record}},
     {{copy_hash}}

@@ -14,8 +14,8 @@ SELECT
     coalesce(
         problem,
         missing('user_id', user_id),
-        required('balance', balance_text, money_problem_of(balance_text, balance)),
-        required('as_of', as_of_text, time_problem_of(as_of_text, as_of))
+        required('balance', balance_text, balance, money_problem_of(balance_text, balance)),
+        required('as_of', as_of_text, as_of, time_problem_of(as_of_text, as_of))
     ) AS reject_reason,
     {{record}},
     {{copy_hash}}

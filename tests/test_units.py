@@ -122,3 +122,55 @@ def test_every_normalise_file_is_written_out_from_its_copy_columns():
         assert "{{" not in text and "}}" not in text, kind.name
         assert f"hash({', '.join(kind.copy_columns)}) AS copy_hash" in text, kind.name
         assert text.count("INSERT INTO collapsed") == 2, kind.name
+
+
+def _typed(query: str, text: str | None) -> list[tuple]:
+    """``query`` over ``t`` = text, with the parsing macros of ``sql/macros.sql``."""
+    import duckdb
+
+    from reconcile.resources import sql
+
+    con = duckdb.connect()
+    con.execute(sql("macros"))
+    return con.execute(f"SELECT {query} FROM (SELECT ?::VARCHAR AS t)", [text]).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [(" a1 ", "a1"), ("\u3000a1\xa0", "a1"), ("a\x001", "a1"), ("\ufeff123", "123"),
+     ("a b", "a b"), ("\ta\t", "\ta\t"), (" ", None), ("", None), ("\x00", None), (None, None)],
+)  # fmt: skip
+def test_an_id_loses_blanks_nul_and_byte_order_marks_only(text, cleaned):
+    # trim runs only where a blank may stand: U+0020, or beyond ASCII (U+3000, U+00A0)
+    assert _typed("clean_id(t)", text) == [(cleaned,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "problem", "missing"),
+    [("12.5", "12.50000000", None, False), (" 12.5 ", "12.50000000", None, False),
+     ("1e-05", "0.00001000", None, False), ("0.0000000000", "0.00000000", None, False),
+     ("1.123456789", None, "has more than 8 decimal places", False),
+     ("1e-400", None, "has more than 8 decimal places", False),
+     ("12,5", None, "is not a number", False), ("1_000", None, "is not a number", False),
+     ("1234567890123456789012345678901.5", None, "is too large", False),
+     ("", None, None, True), (" ", None, None, True), (None, None, None, True)],
+)  # fmt: skip
+def test_money_is_typed_once_and_its_problem_read_from_the_typed_value(
+    text, value, problem, missing
+):
+    m = "parse_money(t)"
+    row = _typed(f"CAST({m} AS VARCHAR), money_problem_of(t, {m}), absent(t, {m})", text)
+    assert row == [(value, problem, missing)]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "missing"),
+    [("2026-11-22T10:00:00Z", None, False), ("1795298400964", None, False),
+     (" 1795298400964 ", None, False), ("1795298400", None, False),
+     ("17952984009640", "is not an epoch in seconds or milliseconds", False),
+     ("1999-12-31T23:59:59Z", "is outside the years 2000-2099", False),
+     ("soon", "is not a time", False), ("\x00", None, True), (None, None, True)],
+)  # fmt: skip
+def test_a_time_is_typed_once_and_its_problem_read_from_the_typed_value(text, problem, missing):
+    row = _typed("time_problem_of(t, parse_time(t)), absent(t, parse_time(t))", text)
+    assert row == [(problem, missing)]
