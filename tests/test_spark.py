@@ -10,6 +10,7 @@ the tests that need Java and pyspark are skipped when they are missing; in CI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -22,11 +23,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
 from conftest import REPO, read_summary, run_cli
 from test_run import FORMS, window_args, write_form
 
-from reconcile import portable
+from reconcile import findings, portable
 from reconcile import spark as engine
+from reconcile.resources import sql
 from simulate import provider as simulate
 
 needs_spark = pytest.mark.skipif(
@@ -238,15 +241,55 @@ def test_macros_are_inlined_with_their_arguments_even_nested():
 
 def test_engine_tactics_become_what_spark_means_the_same_by():
     text = spark_text(
-        "SELECT hash(bet_id) % 4 AS part, arg_max_null(a, b) AS m, TRY_CAST(tx AS HUGEINT) AS o,"
-        " millisecond(t) AS ms, epoch_us(t) AS us, getvariable('since') AS s"
+        "CREATE MACRO time_id_key(t, id) AS CAST(epoch_us(t) AS HUGEINT) * 18446744073709551616"
+        " + id",
+        "SELECT arg_max_null(a, time_id_key(t, call_id)) AS m, TRY_CAST(tx AS HUGEINT) AS o,"
+        " millisecond(t) AS ms, epoch_us(t) AS us, getvariable('since') AS s",
     )
     assert text == (
-        "SELECT PMOD(HASH(bet_id), 4) AS part, MAX_BY(a, b) AS m, "  # Spark's hash is signed
+        "SELECT MAX_BY(a, NAMED_STRUCT('at', t, 'id', call_id)) AS m, "  # not DuckDB's HUGEINT
         "CASE WHEN tx RLIKE '^[+-]?[0-9]{1,38}$' THEN CAST(tx AS DECIMAL(38, 0)) END AS o, "
         "(UNIX_MICROS(t) DIV 1000 % 60000) AS ms, UNIX_MICROS(t) AS us, "
         "system.session.since AS s"
     )
+
+
+def test_the_scope_says_one_join_and_only_duckdb_runs_it_in_parts():
+    """sql/scope.sql joins the two sides of a bet once; the note on it makes the
+    DuckDB engine run it a quarter of the bets at a time (a memory tactic), and
+    Spark reads the statement as written, without the hash."""
+    scope = sql("scope")
+    assert findings.IN_PARTS.findall(scope) == [("4", "bet_sides, bet_sent", "bet_id")]
+    macros = portable.Macros()
+    for text in portable.statements(sql("macros")):
+        with contextlib.suppress(sqlglot.errors.ParseError):
+            tree = portable.parse(text)
+            if isinstance(tree, sqlglot.exp.Create) and tree.kind == "MACRO":
+                macros.define(tree)
+    spark_scope = [portable.to_spark(portable.parse(s), macros)
+                   for s in portable.statements(scope)]  # fmt: skip
+    assert not any("HASH(" in s or "DECIMAL(38, 0)) * " in s for s in spark_scope)
+
+
+def test_a_statement_noted_in_parts_gives_what_it_gives_whole():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE sides AS SELECT 'b' || i AS bet_id, i AS booked
+                   FROM range(1000) t(i);
+                   CREATE TABLE sent AS SELECT 'b' || i AS bet_id, i * 2 AS sent
+                   FROM range(0, 1000, 3) t(i)""")  # fmt: skip
+    statement = """CREATE OR REPLACE TEMP TABLE both_sides AS
+SELECT f.*, s.sent FROM sides f LEFT JOIN sent s ON s.bet_id = f.bet_id"""
+    findings.run_sql(
+        con, f"SELECT 1;\n-- duckdb: in 3 parts of sides, sent by bet_id\n{statement};\n"
+    )
+    parted = con.execute("SELECT * FROM both_sides ORDER BY bet_id").fetchall()
+    con.execute(statement)
+    assert parted == con.execute("SELECT * FROM both_sides ORDER BY bet_id").fetchall()
+    assert len(parted) == 1000 and sum(1 for row in parted if row[2] is not None) == 334
+    with pytest.raises(ValueError, match="does not read other"):
+        findings.run_sql(con, f"-- duckdb: in 2 parts of other by bet_id\n{statement};")
+    with pytest.raises(ValueError, match="only a CREATE OR REPLACE TEMP TABLE"):
+        findings.run_sql(con, "-- duckdb: in 2 parts of sides by bet_id\nSELECT * FROM sides;")
 
 
 def test_statements_split_at_semicolons_outside_strings_and_comments():
