@@ -459,21 +459,22 @@ def find(
     """Fill ``all_findings`` (everything up to the cutoff, or with a ``night``,
     what tonight's data can change) and ``findings`` (the window's).
 
-    ``window.cutoff`` must be set.  Returns how much was checked.  On Spark a
-    night is checked whole (the same findings, spec 6.1).
+    ``window.cutoff`` must be set.  Returns how much was checked.
     """
     checks = DOMAINS[domain]
     bind_parameters(con, window, tolerance, counterparties or [])
-    night = night if checks.has_night_scope and engine.engine == "duckdb" else None
+    night = night if checks.has_night_scope else None
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_findings ({FINDING_COLUMNS})")
     severities = [(c.code, c.severity) for c in CHECKS.values()]
     if engine.engine == "spark":
         from reconcile import spark
 
-        focus(DuckDBRunner(con), None)  # the (empty) night tables the store reads, as on DuckDB
+        focus(DuckDBRunner(con), None)  # the night tables the store reads: Spark's replace them
         ran = spark.find(con, checks, CHECK_QUERY, window, tolerance, counterparties or [],
-                         severities, engine.spark_master, engine.spark_records)  # fmt: skip
-        counted = Checked(None, ran.bets, ran.chains) if checks.has_night_scope else None
+                         severities, engine.spark_master, engine.spark_records,
+                         night)  # fmt: skip
+        since = night.since if night else None
+        counted = Checked(since, ran.bets, ran.chains) if checks.has_night_scope else None
     else:
         run_checks(con, checks, night, severities)
         counted = None
