@@ -45,6 +45,8 @@ def peak_rss_mb() -> float:
 def child(store_path: Path, day: Path, scope_text: str, macros_text: str, memory: str,
           threads: int) -> dict:  # fmt: skip
     """One measurement, in this process (a fresh one)."""
+    import duckdb
+
     from reconcile import findings, store
     from reconcile.resources import sql
     from reconcile.window import Window, parse_duration, parse_instant
@@ -67,9 +69,12 @@ def child(store_path: Path, day: Path, scope_text: str, macros_text: str, memory
             if not statement.strip() or not re.search(r"^(?!\s*--)\s*\S", statement, re.M):
                 continue
             started = time.perf_counter()
-            findings.run_sql(con, statement)
             table = re.search(r"(?:TABLE|MACRO|INTO)\s+(\w+)", statement)
             key = table[1] if table else statement.split()[0]
+            try:
+                findings.run_sql(con, statement)
+            except duckdb.Error as error:  # which statement, in the table's last line
+                raise SystemExit(f"{key}: {str(error).splitlines()[0]}") from None
             steps[key] = steps.get(key, 0) + time.perf_counter() - started
         seconds = sum(steps.values())
         after = peak_rss_mb()
