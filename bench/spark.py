@@ -84,6 +84,15 @@ def report(bets: int, master: str, start: float, results: dict, same: bool) -> s
         lines.append(f"| {seconds:.2f} | `{file}` | `{head}` |")
     total = sum(seconds for _, _, seconds in spark.LAST_TIMINGS)
     lines += [f"| {total:.2f} | | all statements |", ""]
+    groups: dict[str, float] = {}
+    for file, _, seconds in spark.LAST_TIMINGS:
+        group = "checks" if file.startswith("checks/") else file.split("/")[0].split(" ")[0]
+        groups[group] = groups.get(group, 0) + seconds
+    outside = sparked["stage_seconds"]["checks"] - total
+    lines += ["Spark, by file: " + ", ".join(f"{name} {seconds:.1f} s"
+                                             for name, seconds in groups.items())
+              + f"; outside the statements (the records written as Parquet, results back "
+              f"through Arrow, the register in DuckDB) {outside:.1f} s.", ""]  # fmt: skip
     return "\n".join(lines)
 
 

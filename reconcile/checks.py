@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -307,21 +308,107 @@ def bind_parameters(
     con.execute(sql("run_macros"))
 
 
-def focus(con: duckdb.DuckDBPyConnection, night: Night | None) -> None:
+def focus(runner: SqlRunner, night: Night | None) -> None:
     """What the checks read (``sql/focus/``): every record up to the cutoff, or
-    with a ``night``, only the bets, chains and hours tonight's data can change."""
+    with a ``night``, only the bets, chains and hours tonight's data can change.
+    The same SQL on either engine (``runner``); the loops are here: the bets tied
+    to tonight's are taken in until no more are added, and the first hour
+    compared moves back over a run of gap hours just before it."""
     if night is None:
-        con.execute(sql("focus/whole"))
+        runner.run_file("focus/whole")
         return
-    con.execute("SET VARIABLE since = ?::TIMESTAMPTZ", [night.since])
-    con.execute("CREATE OR REPLACE TEMP TABLE tonight_files (file_id INTEGER)")
-    insert_rows(con, "INSERT INTO tonight_files VALUES (?)", [[f] for f in night.files])
-    con.execute(sql("focus/night"))
-    while con.execute("SELECT count(*) FROM expanding").fetchall()[0][0]:
-        con.execute(sql("focus/tied_bets"))
-    con.execute(sql("focus/hours_from"))
-    while con.execute(sql("focus/gap_before")).fetchall() == [(True,)]:
-        con.execute("SET VARIABLE hours_from = getvariable('hours_from') - INTERVAL 1 HOUR")
+    runner.bind_night(night)
+    runner.run_file("focus/night")
+    while runner.rows("SELECT count(*) FROM expanding")[0][0]:
+        runner.run_file("focus/tied_bets")
+    runner.run_file("focus/hours_from")
+    while runner.rows(sql("focus/gap_before")) == [(True,)]:
+        runner.run("SET VARIABLE hours_from = getvariable('hours_from') - INTERVAL 1 HOUR")
+
+
+class SqlRunner(Protocol):
+    """What :func:`focus` needs of an engine: :class:`DuckDBRunner` here, or
+    ``reconcile.spark.Runner``."""
+
+    def run_file(self, name: str) -> None: ...  # the statements of sql/<name>.sql
+    def run(self, text: str) -> None: ...  # one statement
+    def rows(self, text: str) -> list[tuple]: ...  # a query's rows
+    def bind_night(self, night: Night) -> None: ...  # variable `since`, table tonight_files
+
+
+@dataclass
+class DuckDBRunner:
+    """The DuckDB engine's :class:`SqlRunner`: the store's connection."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def run_file(self, name: str) -> None:
+        run_sql(self.con, sql(name))
+
+    def run(self, text: str) -> None:
+        self.con.execute(text)
+
+    def rows(self, text: str) -> list[tuple]:
+        return self.con.execute(text).fetchall()
+
+    def bind_night(self, night: Night) -> None:
+        self.con.execute("SET VARIABLE since = ?::TIMESTAMPTZ", [night.since])
+        self.con.execute("CREATE OR REPLACE TEMP TABLE tonight_files (file_id INTEGER)")
+        insert_rows(self.con, "INSERT INTO tonight_files VALUES (?)", [[f] for f in night.files])
+
+
+#: A statement that the DuckDB engine runs in parts, a memory tactic: DuckDB holds
+#: the hash tables of a statement's joins at once, and a join of two wide tables
+#: of every bet may not fit ``--memory-limit``.  The note, on the line just before
+#: a ``CREATE OR REPLACE TEMP TABLE name AS`` statement, names how many parts,
+#: the tables to cut and the column to cut them by::
+#:
+#:     -- duckdb: in 4 parts of bet_sides, bet_sent by bet_id
+#:
+#: Each part reads, wherever the statement reads one of those tables, only its
+#: rows with ``hash(column) % N`` equal to the part; the parts' rows are added
+#: to one table.  Another engine (Spark) runs the statement as it is written.
+IN_PARTS = re.compile(r"^-- duckdb: in (\d+) parts of (\w+(?:, \w+)*) by (\w+)\n", re.MULTILINE)
+STATEMENT_END = re.compile(r";[ \t]*(?:\n|$)|\Z")  # or the text's end
+CREATE_TABLE = re.compile(r"CREATE OR REPLACE TEMP TABLE (\w+) AS\s")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, text: str) -> None:
+    """A SQL file's statements on DuckDB, those noted ``-- duckdb: in N parts``
+    (:data:`IN_PARTS`) in parts."""
+    while note := IN_PARTS.search(text):
+        if text[: note.start()].strip():
+            con.execute(text[: note.start()])
+        end = STATEMENT_END.search(text, note.end())
+        run_in_parts(con, text[note.end() : end.start()], int(note[1]), note[2].split(", "),
+                     note[3])  # fmt: skip
+        text = text[end.end() :]
+    if text.strip():
+        con.execute(text)
+
+
+def run_in_parts(con: duckdb.DuckDBPyConnection, statement: str, parts: int,
+                 tables: list[str], column: str) -> None:  # fmt: skip
+    """``CREATE OR REPLACE TEMP TABLE name AS query`` as ``parts`` statements, each
+    reading a part of ``tables`` (names and numbers of our own SQL files)."""
+    head = CREATE_TABLE.match(statement)
+    if head is None:
+        raise ValueError(f"only a CREATE OR REPLACE TEMP TABLE ... AS runs in parts: {statement}")
+    query = statement[head.end() :]
+    for part in range(parts):
+        cut = query
+        for table in tables:
+            cut, found = re.subn(
+                rf"\b(FROM|JOIN)\s+{table}\b",
+                rf"\1 (SELECT * FROM {table} WHERE hash({column}) % {parts} = {part})",
+                cut,
+            )
+            if not found:
+                raise ValueError(f"the statement in parts does not read {table}: {statement}")
+        into = (
+            f"CREATE OR REPLACE TEMP TABLE {head[1]} AS" if part == 0 else f"INSERT INTO {head[1]}"
+        )
+        con.execute(f"{into} {cut}")
 
 
 #: How each check's findings are added to ``all_findings``, with its severity
@@ -373,21 +460,22 @@ def find(
     """Fill ``all_findings`` (everything up to the cutoff, or with a ``night``,
     what tonight's data can change) and ``window_findings`` (the window's).
 
-    ``window.cutoff`` must be set.  Returns how much was checked.  On Spark a
-    night is checked whole (the same findings, spec 6.1).
+    ``window.cutoff`` must be set.  Returns how much was checked.
     """
     reconciliation = DOMAINS[domain]
     bind_parameters(con, window, tolerance, counterparties or [])
-    night = night if reconciliation.has_night_scope and engine.engine == "duckdb" else None
+    night = night if reconciliation.has_night_scope else None
     con.execute(f"CREATE OR REPLACE TEMP TABLE all_findings ({FINDING_COLUMNS})")
     severities = [(c.code, c.severity) for c in CHECKS.values()]
     if engine.engine == "spark":
         from reconcile import spark
 
-        focus(con, None)  # the (empty) night tables the store reads, as on DuckDB
+        focus(DuckDBRunner(con), None)  # the night tables the store reads: Spark's replace them
         ran = spark.find(con, reconciliation, CHECK_QUERY, window, tolerance, counterparties or [],
-                         severities, engine.spark_master, engine.spark_records)  # fmt: skip
-        counted = Checked(None, ran.bets, ran.chains) if reconciliation.has_night_scope else None
+                         severities, engine.spark_master, engine.spark_records,
+                         night)  # fmt: skip
+        since = night.since if night else None
+        counted = Checked(since, ran.bets, ran.chains) if reconciliation.has_night_scope else None
     else:
         run_checks(con, reconciliation, night, severities)
         counted = None
@@ -417,12 +505,12 @@ def run_checks(
 ) -> None:  # fmt: skip
     """The DuckDB engine: the focus, the volume, the scope and every check, in
     the store's connection; the report's totals as ``run_totals``."""
-    focus(con, night)
+    focus(DuckDBRunner(con), night)
     if domain.volume:
         con.execute(sql(domain.volume))
     con.execute("CREATE OR REPLACE TEMP TABLE check_severity (code VARCHAR, severity VARCHAR)")
     con.executemany("INSERT INTO check_severity VALUES (?, ?)", [list(s) for s in severities])
-    con.execute(sql(domain.scope))
+    run_sql(con, sql(domain.scope))
     for name in domain.check_files:
         con.execute(f"INSERT INTO all_findings BY NAME {CHECK_QUERY.format(sql(name))}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE run_totals AS {sql(domain.totals)}")

@@ -14,9 +14,9 @@ whose Spark spelling or meaning differs and that sqlglot does not translate:
 * ``HUGEINT`` as ``DECIMAL(38, 0)`` (a ``TRY_CAST`` from text only of digits,
   as DuckDB's integer cast);
 * ``arg_max_null`` as ``max_by`` (both keep a NULL argument of the maximum row);
-* ``hash(x) % n`` as ``pmod(hash(x), n)``: Spark's hash is signed, and the
-  DuckDB engine's quartered join (a memory tactic of ``sql/scope.sql``) would
-  lose the bets of a negative remainder;
+* ``time_id_key(t, id)``, the order "by time, then by id", as a struct of both:
+  DuckDB's definition (``sql/macros.sql``) packs them into one HUGEINT, its
+  fastest key, which Spark would hold as DECIMAL(38, 0) arithmetic;
 * ``getvariable('x')`` as the session variable ``x`` and ``'infinity'`` times as
   the ends of Spark's calendar.
 
@@ -72,6 +72,8 @@ class Macros:
 
     def define(self, create: exp.Create) -> None:
         signature = create.this  # UserDefinedFunction(this=Table(name), expressions=params)
+        if signature.this.name.lower() in SPARK_FORMS:  # rewritten, not inlined
+            return
         params = [p.name for p in signature.expressions]
         body = create.expression
         self.defined[signature.this.name.lower()] = Macro(params, body, isinstance(body, exp.Query))
@@ -143,9 +145,24 @@ def digits_only(value: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=test, true=cast)])
 
 
+def struct_key(t: exp.Expression, id_: exp.Expression) -> exp.Expression:
+    """The order by ``t``, then by ``id_``: Spark orders a struct field by field."""
+    fields = [exp.Literal.string("at"), t, exp.Literal.string("id"), id_]
+    return exp.Anonymous(this="named_struct", expressions=fields)
+
+
+#: Macros of ``sql/macros.sql`` whose DuckDB body is an engine tactic: Spark has
+#: its own form of them (never the inlined body).
+SPARK_FORMS = {"time_id_key": struct_key}
+
+
 def rewrite(node: exp.Expression) -> exp.Expression:
     """One node of DuckDB's tree in the form Spark means the same by."""
     name = node.name.lower() if isinstance(node, exp.Anonymous) else None
+    if name in ("millisecond", "epoch_us", "arg_max_null", *SPARK_FORMS):
+        # replaced below: sqlglot's transform does not visit a replaced node's arguments
+        node = node.copy()
+        node.set("expressions", [e.transform(rewrite) for e in node.expressions])
     if name == "getvariable":
         return exp.column(node.expressions[0].name, table="session", db="system")
     if name == "millisecond":  # DuckDB: the seconds and milliseconds of the minute
@@ -156,12 +173,8 @@ def rewrite(node: exp.Expression) -> exp.Expression:
         return exp.Anonymous(this="unix_micros", expressions=node.expressions)
     if name == "arg_max_null":
         return exp.Anonymous(this="max_by", expressions=node.expressions)
-    if (
-        isinstance(node, exp.Mod)
-        and isinstance(node.this, exp.Anonymous)
-        and node.this.name.lower() == "hash"
-    ):
-        return exp.Anonymous(this="pmod", expressions=[node.this, node.expression])
+    if name in SPARK_FORMS:
+        return SPARK_FORMS[name](*node.expressions)
     if isinstance(node, exp.TimeToStr):
         fmt = exp.Literal.string(spark_format(node.args["format"].name))
         return exp.Anonymous(this="date_format", expressions=[node.this, fmt])

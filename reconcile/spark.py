@@ -13,9 +13,11 @@ bets and chains were checked.  The rules across findings (``sql/owed.sql``),
 the marks of an input gap and the finding ids run in DuckDB over them, as
 with the DuckDB engine.
 
-A night is always checked whole on Spark (spec 6.1 says it finds exactly what
-the night's narrower scope finds): the scope of a night (``sql/focus/night.sql``)
-is a DuckDB tactic of loops over variables.
+A night of a store checks only what its data can change, as on DuckDB (spec
+6.1): ``checks.focus`` runs the same ``sql/focus/`` files and loops (the bets
+tied to tonight's, taken in until none is added; the first hour compared moved
+back over gap hours) through :class:`Runner`, and the night's bets and users
+come back for the register.
 
 Semantics are pinned (:data:`SETTINGS`): Spark's default lets DECIMAL(38, 8)
 arithmetic drop scale (``129.88000001 - 129.88`` gives 0) and would make an
@@ -37,8 +39,8 @@ import sqlglot
 from sqlglot import exp
 
 from reconcile import portable
-from reconcile.checks import RECORDS_MARKER
 from reconcile.errors import InputError
+from reconcile.checks import RECORDS_MARKER, Night, focus
 from reconcile.resources import sql
 from reconcile.window import Window
 
@@ -68,6 +70,8 @@ RESULTS = {
     "provider": ("hourly_volume", "gap_hours", "booking_match"),
     "cashback": (),
 }
+#: What the DuckDB side reads of a night's scope (``sql/register.sql``).
+NIGHT_RESULTS = ("focus_bets", "focus_users")
 #: The macro files: defined (inlined) rather than run.
 MACRO_FILES = ("macros", "run_macros")
 
@@ -156,11 +160,9 @@ class Runner:
             self.timings.append((name, head, time.perf_counter() - started))
 
     def run(self, text: str) -> None:
-        variable = portable.SET_VARIABLE.fullmatch(text)
+        variable = portable.SET_VARIABLE.fullmatch(portable.strip_comments(text))
         if variable:
-            value = portable.parse(f"SELECT {variable[2]}").expressions[0]
-            self.spark.sql(f"DECLARE OR REPLACE VARIABLE {variable[1]} DEFAULT "
-                           f"{portable.to_spark(value, self.macros)}")  # fmt: skip
+            self.set_variable(variable[1], portable.parse(f"SELECT {variable[2]}").expressions[0])
             return
         tree = portable.parse(text)
         if isinstance(tree, exp.Create) and tree.kind == "MACRO":
@@ -176,6 +178,40 @@ class Runner:
                 self.spark.catalog.dropTempView(table.name)
         else:
             raise ValueError(f"the Spark engine cannot run: {text[:80]}")
+
+    def set_variable(self, name: str, value: exp.Expression) -> None:
+        """DuckDB's ``SET VARIABLE name = value`` as a Spark session variable.  A
+        value with a subquery is not a default Spark takes: the variable is
+        declared of the value's type, then set to it."""
+        expression = portable.to_spark(value, self.macros)
+        if value.find(exp.Select) is None:
+            self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} DEFAULT {expression}")
+            return
+        kind = self.spark.sql(f"SELECT {expression} AS v").schema[0].dataType.simpleString()
+        self.spark.sql(f"DECLARE OR REPLACE VARIABLE {name} {kind}")
+        self.spark.sql(f"SET VARIABLE {name} = ({expression})")
+
+    def rows(self, text: str) -> list[tuple]:
+        """A query's rows (a loop's test, sql/focus/), timed like a statement."""
+        started = time.perf_counter()
+        found = [tuple(row) for row in self.query(text).collect()]
+        head = " ".join(portable.strip_comments(text).split()[:6])
+        self.timings.append(("focus (loop)", head, time.perf_counter() - started))
+        return found
+
+    def bind_night(self, night: Night) -> None:
+        """The night's ``since`` (a session variable) and ``tonight_files``, as
+        ``checks.DuckDBRunner`` binds them: values never pasted into SQL."""
+        from pyspark.sql import types as t
+
+        one = t.StructType([t.StructField("since", t.TimestampType())])
+        self.spark.createDataFrame([(night.since,)], one).createOrReplaceTempView("night_params")
+        self.spark.sql("DECLARE OR REPLACE VARIABLE since TIMESTAMP")
+        self.spark.sql("SET VARIABLE since = (SELECT since FROM night_params)")
+        files = t.StructType([t.StructField("file_id", t.IntegerType())])
+        self.spark.createDataFrame([(f,) for f in night.files], files).createOrReplaceTempView(
+            "tonight_files"
+        )
 
     def spark_sql(self, tree: exp.Expression) -> str:
         return portable.to_spark(tree, self.macros)
@@ -275,9 +311,13 @@ class SparkRun:
 
 def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Window,
          tolerance: Decimal, counterparties: list[str], severities: list[tuple[str, str]],
-         master: str = "local[2]", records: Path | None = None) -> SparkRun:  # fmt: skip
+         master: str = "local[2]", records: Path | None = None,
+         night: Night | None = None) -> SparkRun:  # fmt: skip
     """Run ``domain``'s scope and checks on Spark; fill DuckDB's ``all_findings``
     (created by the caller) and the tables of :data:`RESULTS` and ``run_totals``.
+    With a ``night``, its focus (``checks.focus``, the same SQL and loops as on
+    DuckDB) and what the store reads of it: ``focus_bets``, ``focus_users`` and
+    the variables ``since`` and ``hours_from``.
 
     The records are written to ``records`` (kept: a folder every node of the
     cluster reads at the same path), else to a temporary folder (local mode, or
@@ -296,7 +336,7 @@ def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Windo
         for name in MACRO_FILES:
             runner.define_macros(name)
         if domain.volume:
-            runner.run_file("focus/whole")
+            focus(runner, night)
             runner.run_file(domain.volume)
         runner.run_file(domain.scope)
         for name in domain.check_files:
@@ -306,6 +346,13 @@ def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Windo
         for table in RESULTS[domain.name]:
             to_duckdb(con, spark.table(table), table)
         to_duckdb(con, runner.query(sql(domain.totals)), "run_totals")
+        if night is not None:  # what sql/register.sql reads of the night's scope
+            for table in NIGHT_RESULTS:
+                to_duckdb(con, spark.table(table), table)
+            hours = runner.query("SELECT getvariable('hours_from') AS hours_from")
+            to_duckdb(con, hours, "night_hours_from")  # through Arrow: a UTC instant
+            con.execute("SET VARIABLE since = ?::TIMESTAMPTZ", [night.since])
+            con.execute("SET VARIABLE hours_from = (SELECT hours_from FROM night_hours_from)")
         bets = chains = None
         if domain.has_night_scope:
             bets, chains = runner.query(sql("checked")).collect()[0]
