@@ -68,7 +68,7 @@ GROUP BY bet_id"""
 
 
 def child(store_path: Path, day: Path, form: str, memory: str) -> dict:
-    from reconcile import findings, store
+    from reconcile import checks, store
     from reconcile.resources import sql
     from reconcile.window import Window, parse_duration, parse_instant
 
@@ -79,8 +79,8 @@ def child(store_path: Path, day: Path, form: str, memory: str) -> dict:
                     parse_duration(expected["grace"], "grace"))  # fmt: skip
     with tempfile.TemporaryDirectory() as scratch:
         con = store.open_store(store_path, engine=store.Engine(2, memory, Path(scratch)))
-        findings.bind_parameters(con, window, 0, findings.provider_counterparties(con))
-        findings.focus(findings.DuckDBRunner(con), None)
+        checks.bind_parameters(con, window, 0, checks.provider_counterparties(con))
+        checks.focus(checks.DuckDBRunner(con), None)
         con.execute(sql("hourly_volume"))
         scope = sql("scope")
         con.execute(scope[: scope.index("-- One row per bet")])

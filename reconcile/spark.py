@@ -39,8 +39,8 @@ import sqlglot
 from sqlglot import exp
 
 from reconcile import portable
-from reconcile.errors import InputError
 from reconcile.checks import RECORDS_MARKER, Night, focus
+from reconcile.errors import InputError
 from reconcile.resources import sql
 from reconcile.window import Window
 
