@@ -49,6 +49,8 @@ SETTINGS = {
     "spark.sql.decimalOperations.allowPrecisionLoss": "false",  # keep 8 decimal places
     "spark.sql.ansi.enabled": "true",  # an overflow is an error, never NULL
     "spark.sql.session.timeZone": "UTC",  # the times of the data and of the SQL
+    # results written as Parquet (through_parquet) read back as TIMESTAMPTZ, not INT96
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 #: How the rest of the session is set up: small shuffles for a night's data.
 TUNING = {
@@ -296,6 +298,22 @@ def to_duckdb(con: duckdb.DuckDBPyConnection, frame, table: str, insert: bool = 
         con.unregister("spark_result")
 
 
+def through_parquet(con: duckdb.DuckDBPyConnection, frame, table: str, folder: Path) -> None:
+    """A Spark DataFrame that may be large into a new DuckDB temp table, written by
+    the executors as Parquet under ``folder`` (the records' folder, which every node
+    reads and writes) and read by DuckDB: never gathered in the driver, whose 1 GB
+    lost ``booking_match`` (2.76M rows) at 1M bets on its way back through Arrow."""
+    target = folder / "results" / table
+    frame.write.mode("overwrite").parquet(str(target))
+    if not any(target.glob("*.parquet")):  # nothing written: an empty result
+        to_duckdb(con, frame, table)
+        return
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT * FROM read_parquet({quoted(target / '*.parquet')})"
+    )
+
+
 #: The last run's seconds per statement (file, statement, seconds): bench/spark.py.
 LAST_TIMINGS: list[tuple[str, str, float]] = []
 
@@ -344,11 +362,11 @@ def find(con: duckdb.DuckDBPyConnection, domain, check_query: str, window: Windo
             to_duckdb(con, runner.query(check_query.format(sql(name))), "all_findings", True)
             runner.timings.append((name, "check", time.perf_counter() - started))
         for table in RESULTS[domain.name]:
-            to_duckdb(con, spark.table(table), table)
+            through_parquet(con, spark.table(table), table, folder)
         to_duckdb(con, runner.query(sql(domain.totals)), "run_totals")
         if night is not None:  # what sql/register.sql reads of the night's scope
             for table in NIGHT_RESULTS:
-                to_duckdb(con, spark.table(table), table)
+                through_parquet(con, spark.table(table), table, folder)
             hours = runner.query("SELECT getvariable('hours_from') AS hours_from")
             to_duckdb(con, hours, "night_hours_from")  # through Arrow: a UTC instant
             con.execute("SET VARIABLE since = ?::TIMESTAMPTZ", [night.since])
