@@ -93,8 +93,10 @@ def main() -> int:
     for stale in (store, Path(f"{store}.wal")):
         stale.unlink(missing_ok=True)
     rows = []
-    print("| night | wall s | peak RSS MB | checks s | store MB | report MB | late | exact |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| night | wall s | CPU s | peak RSS MB | checks s | store MB | report MB | late | exact |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for number, folder in enumerate(folders, start=1):
         doc = json.loads((folder / "expected.json").read_text())
         out = args.work / f"night-{number:03d}"
@@ -108,19 +110,22 @@ def main() -> int:
             raise SystemExit(f"night {number} failed ({run.exit_status}):\n{text}")
         summary = json.loads((out / "summary.json").read_text())
         exact = own_findings(out, doc["day"], number - 1) == keys(doc["findings"])
-        row = {"night": number, "wall_s": run.wall_s, "peak_rss_mb": run.peak_rss_mb,
+        row = {"night": number, "wall_s": run.wall_s, "cpu_s": run.cpu_s,
+               "peak_rss_mb": run.peak_rss_mb,
                "stage_seconds": summary["stage_seconds"],
                "store_mb": round(store.stat().st_size / 2**20, 1),
                "report_mb": round((out / "report.html").stat().st_size / 2**20, 2),
                "late": summary["late_findings"]["total"], "exact": exact}  # fmt: skip
         rows.append(row)
         checks = row["stage_seconds"].get("checks", 0)
-        print(f"| {number} | {run.wall_s:.1f} | {run.peak_rss_mb:,.0f} | {checks:.1f} | "
+        print(f"| {number} | {run.wall_s:.1f} | {run.cpu_s:.1f} | {run.peak_rss_mb:,.0f} | "
+              f"{checks:.1f} | "
               f"{row['store_mb']:,.0f} | {row['report_mb']:.2f} | {row['late']} | "
               f"{'yes' if exact else 'NO'} |", flush=True)  # fmt: skip
     if len(rows) > 2:
         last, second = rows[-1], rows[1]
         print(f"night {last['night']} / night 2: wall {last['wall_s'] / second['wall_s']:.2f}x, "
+              f"CPU {last['cpu_s'] / second['cpu_s']:.2f}x, "
               f"peak RSS {last['peak_rss_mb'] / second['peak_rss_mb']:.2f}x")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
