@@ -277,17 +277,21 @@ def register_records(spark, paths: dict[str, Path]) -> None:
         frame.createOrReplaceTempView(table)
 
 
-def to_duckdb(con: duckdb.DuckDBPyConnection, frame, table: str, insert: bool = False) -> None:
-    """A Spark DataFrame into DuckDB through Arrow (money stays DECIMAL): a new
-    temp table, or rows added by name to an existing one.  A column Spark typed
-    as NULL arrives as text."""
+def _typed(frame):
+    """``frame`` with a column Spark typed as NULL as text (neither Arrow's nor
+    Parquet's writer takes Spark's NULL type)."""
     from pyspark.sql.types import NullType
 
-    frame = frame.select([
+    return frame.select([
         frame[c].cast("string").alias(c) if isinstance(f.dataType, NullType) else frame[c]
         for c, f in zip(frame.columns, frame.schema.fields, strict=True)
     ])  # fmt: skip
-    arrow = frame.toArrow()
+
+
+def to_duckdb(con: duckdb.DuckDBPyConnection, frame, table: str, insert: bool = False) -> None:
+    """A Spark DataFrame into DuckDB through Arrow (money stays DECIMAL): a new
+    temp table, or rows added by name to an existing one."""
+    arrow = _typed(frame).toArrow()
     con.register("spark_result", arrow)
     try:
         if insert:
@@ -304,7 +308,7 @@ def through_parquet(con: duckdb.DuckDBPyConnection, frame, table: str, folder: P
     reads and writes) and read by DuckDB: never gathered in the driver, whose 1 GB
     lost ``booking_match`` (2.76M rows) at 1M bets on its way back through Arrow."""
     target = folder / "results" / table
-    frame.write.mode("overwrite").parquet(str(target))
+    _typed(frame).write.mode("overwrite").parquet(str(target))
     if not any(target.glob("*.parquet")):  # nothing written: an empty result
         to_duckdb(con, frame, table)
         return
